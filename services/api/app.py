@@ -1,0 +1,265 @@
+"""The HTTP face of Newswire: health, articles, intake, published feeds, dead letters."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, HTTPException, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import and_, func, or_, select, text
+
+from shared.payload import IngestRequest, article_id_for
+from shared.settings import STAGES, get_settings
+from shared.store import Article, ArticleVersion, DeadLetter, session_scope
+from shared.store.blobs import put_blob
+from services.publish.formats import article_document, atom_feed, json_feed
+
+app = FastAPI(title="Newswire", version="0.1.0", description="Ingest, clean, enrich and publish news.")
+
+
+@app.exception_handler(RequestValidationError)
+async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        {"loc": list(error.get("loc", [])), "msg": error.get("msg"), "type": error.get("type")}
+        for error in exc.errors()
+    ]
+    return JSONResponse(status_code=422, content={"detail": "invalid request", "errors": errors})
+
+
+# -- health -----------------------------------------------------------------
+@app.get("/healthz")
+def healthz() -> JSONResponse:
+    checks: dict[str, Any] = {}
+    missing: list[str] = []
+    try:
+        from shared.redis_client import get_redis
+
+        get_redis().ping()
+        checks["redis"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks["redis"] = f"unreachable: {exc}"
+        missing.append("redis")
+    try:
+        with session_scope() as session:
+            session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks["database"] = f"unreachable: {exc}"
+        missing.append("database")
+    if "redis" not in missing:
+        from shared.workers import live_workers
+
+        workers = live_workers()
+        checks["workers"] = workers
+        missing += [f"worker:{stage}" for stage in STAGES if not workers.get(stage)]
+    body = {"status": "ok" if not missing else "unavailable", "missing": missing, "checks": checks}
+    return JSONResponse(status_code=200 if not missing else 503, content=body)
+
+
+# -- intake -----------------------------------------------------------------
+class IngestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(max_length=4096, description="The page or feed URL; with html, where the html came from")
+    html: str | None = Field(default=None, description="The page itself, when pushing instead of fetching")
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("url must be an absolute http(s) URL")
+        return value.strip()
+
+    @field_validator("html")
+    @classmethod
+    def _size(cls, value: str | None) -> str | None:
+        if value is not None:
+            limit = get_settings().max_body_bytes
+            if not value.strip():
+                raise ValueError("html is empty")
+            if len(value.encode("utf-8")) > limit:
+                raise ValueError(f"html exceeds {limit} bytes")
+        return value
+
+
+@app.post("/ingest", status_code=202)
+def ingest(body: IngestBody) -> JSONResponse:
+    request = IngestRequest(url=body.url)
+    if body.html is not None:
+        try:
+            with session_scope() as session:
+                request.raw_key = put_blob(session, body.html.encode("utf-8"), "text/html")
+        except Exception as exc:  # noqa: BLE001
+            raise HTTPException(503, f"store unavailable: {exc}") from exc
+        request.content_type = "text/html"
+        request.follow_feeds = False
+    try:
+        from shared.celery_app import app as celery
+
+        celery.send_task("ingest.fetch", args=[request.to_message()], queue="ingest")
+    except Exception as exc:  # noqa: BLE001
+        raise HTTPException(503, f"queue unavailable, nothing was accepted: {exc}") from exc
+    return JSONResponse(
+        status_code=202,
+        content={"id": article_id_for(body.url), "fetch_id": request.fetch_id, "status": "accepted"},
+    )
+
+
+# -- articles ---------------------------------------------------------------
+def _encode_cursor(when: datetime, article_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{when.isoformat()}|{article_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        when, article_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(when), article_id
+    except Exception as exc:  # noqa: BLE001
+        raise HTTPException(400, "invalid cursor") from exc
+
+
+def _article_summary(article: Article) -> dict[str, Any]:
+    return {
+        "id": article.id,
+        "url": article.url,
+        "title": article.title,
+        "latest_version": article.latest_version,
+        "duplicates": article.duplicates,
+        "source_id": article.source_id,
+        "created_at": article.created_at.isoformat(),
+        "updated_at": article.updated_at.isoformat(),
+    }
+
+
+@app.get("/articles")
+def list_articles(limit: int = Query(50, ge=1, le=500), cursor: str | None = None) -> dict[str, Any]:
+    with session_scope() as session:
+        query = select(Article).order_by(Article.updated_at.desc(), Article.id.desc()).limit(limit + 1)
+        if cursor:
+            when, article_id = _decode_cursor(cursor)
+            query = query.where(or_(Article.updated_at < when, and_(Article.updated_at == when, Article.id < article_id)))
+        rows = list(session.execute(query).scalars())
+        items = [_article_summary(article) for article in rows[:limit]]
+        next_cursor = _encode_cursor(rows[limit - 1].updated_at, rows[limit - 1].id) if len(rows) > limit else None
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def article_detail(article_id: str) -> dict[str, Any] | None:
+    with session_scope() as session:
+        article = session.get(Article, article_id)
+        if article is None:
+            return None
+        detail = _article_summary(article)
+        detail["versions"] = [
+            {
+                **article_document(article, version),
+                "status": version.status,
+                "created_at": version.created_at.isoformat(),
+                "published_at": version.published_at.isoformat() if version.published_at else None,
+                "trace": version.trace,
+                "deliveries": [
+                    {
+                        "target": d.target,
+                        "key": d.idempotency_key,
+                        "status": d.status,
+                        "attempts": d.attempts,
+                        "last_status_code": d.last_status_code,
+                        "last_error": d.last_error,
+                        "delivered_at": d.delivered_at.isoformat() if d.delivered_at else None,
+                    }
+                    for d in version.deliveries
+                ],
+            }
+            for version in article.versions
+        ]
+        return detail
+
+
+@app.get("/articles/{article_id}")
+def get_article(article_id: str) -> dict[str, Any]:
+    detail = article_detail(article_id)
+    if detail is None:
+        raise HTTPException(404, f"no article {article_id}")
+    return detail
+
+
+# -- dead letters -----------------------------------------------------------
+@app.get("/dead-letters")
+def list_dead_letters(
+    limit: int = Query(50, ge=1, le=500), stage: str | None = None, article_id: str | None = None
+) -> dict[str, Any]:
+    with session_scope() as session:
+        query = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)
+        if stage:
+            query = query.where(DeadLetter.stage == stage)
+        if article_id:
+            query = query.where(DeadLetter.article_id == article_id)
+        items = [
+            {
+                "id": letter.id,
+                "stage": letter.stage,
+                "task": letter.task,
+                "article_id": letter.article_id,
+                "url": letter.url,
+                "error": letter.error,
+                "error_type": letter.error_type,
+                "attempts": letter.attempts,
+                "status": letter.status,
+                "created_at": letter.created_at.isoformat(),
+                "payload": letter.payload,
+            }
+            for letter in session.execute(query).scalars()
+        ]
+    return {"items": items}
+
+
+# -- feeds ------------------------------------------------------------------
+def _published_items(limit: int) -> list[dict[str, Any]]:
+    with session_scope() as session:
+        newest = (
+            select(ArticleVersion.article_id, func.max(ArticleVersion.version).label("version"))
+            .where(ArticleVersion.status == "published")
+            .group_by(ArticleVersion.article_id)
+            .subquery()
+        )
+        rows = session.execute(
+            select(Article, ArticleVersion)
+            .join(newest, newest.c.article_id == Article.id)
+            .join(ArticleVersion, and_(ArticleVersion.article_id == Article.id, ArticleVersion.version == newest.c.version))
+            .order_by(ArticleVersion.published_at.desc(), Article.id)
+            .limit(limit)
+        ).all()
+        return [article_document(article, version) for article, version in rows]
+
+
+def _conditional(request: Request, body: bytes, media_type: str) -> Response:
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    if etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers={"ETag": etag})
+    return Response(content=body, media_type=media_type, headers={"ETag": etag, "Cache-Control": "max-age=30"})
+
+
+@app.get("/feeds/all.json")
+def feed_json(request: Request) -> Response:
+    import json
+
+    settings = get_settings()
+    feed = json_feed(_published_items(settings.feed_size), base_url=settings.public_url.rstrip("/"))
+    body = json.dumps(feed, ensure_ascii=False).encode("utf-8")
+    return _conditional(request, body, "application/feed+json")
+
+
+@app.get("/feeds/all.atom")
+def feed_atom(request: Request) -> Response:
+    settings = get_settings()
+    items = _published_items(settings.feed_size)
+    updated = datetime.fromisoformat(items[0]["updated"].replace("Z", "+00:00")) if items else None
+    body = atom_feed(items, base_url=settings.public_url.rstrip("/"), updated=updated)
+    return _conditional(request, body, "application/atom+xml")

@@ -1,0 +1,149 @@
+"""Ingest: take a URL, a local file or stored bytes; fetch, store the raw bytes once, hand on.
+
+Plain functions, no Celery: ``ingest()`` returns what to send on (articles for
+the clean stage, and more ingest requests for a feed's entries).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared import http
+from shared.errors import PermanentError, UnsupportedContentError
+from shared.payload import ArticlePayload, IngestRequest, utcnow
+from shared.settings import get_settings
+from shared.store import session_scope
+from shared.store.blobs import put_blob
+from shared.telemetry import get_logger
+from services.ingest.feeds import looks_like_feed, parse_feed
+
+log = get_logger(__name__)
+
+HTML_CONTENT_TYPES = {"text/html", "application/xhtml+xml", "text/plain", ""}
+
+
+@dataclass
+class IngestOutcome:
+    articles: list[ArticlePayload] = field(default_factory=list)
+    followups: list[IngestRequest] = field(default_factory=list)
+    feed_title: str | None = None
+    skipped: list[str] = field(default_factory=list)
+
+
+def looks_like_html(body: bytes) -> bool:
+    head = body[:2048]
+    if b"\x00" in head:
+        return False
+    lowered = head.lower()
+    return any(tag in lowered for tag in (b"<html", b"<!doctype html", b"<head", b"<body", b"<p", b"<div", b"<article"))
+
+
+def ingest(request: IngestRequest) -> IngestOutcome:
+    if request.raw_key:
+        if not request.url:
+            raise PermanentError("stored bytes need the URL they came from")
+        return IngestOutcome(articles=[_payload(request, request.url, request.raw_key, request.content_type, None)])
+    if request.path:
+        return _ingest_file(request)
+    if request.url:
+        return _ingest_url(request)
+    raise PermanentError("nothing to ingest: give a url, a path or stored bytes")
+
+
+def _payload(request: IngestRequest, url: str, raw_key: str, content_type: str | None, charset: str | None) -> ArticlePayload:
+    payload = ArticlePayload.new(url, source_id=request.source_id, fetch_id=request.fetch_id)
+    payload.raw_key = raw_key
+    payload.content_type = content_type
+    payload.http_charset = charset
+    return payload
+
+
+def _ingest_file(request: IngestRequest) -> IngestOutcome:
+    path = Path(request.path).expanduser().resolve()
+    limit = get_settings().max_body_bytes
+    if not path.is_file():
+        raise PermanentError(f"no such file: {path}")
+    if path.stat().st_size > limit:
+        raise PermanentError(f"file of {path.stat().st_size} bytes exceeds the limit of {limit} bytes")
+    body = path.read_bytes()
+    url = request.url or path.as_uri()
+    return _take_body(request, url, body, "", None)
+
+
+def _ingest_url(request: IngestRequest) -> IngestOutcome:
+    response = http.fetch(request.url)
+    return _take_body(request, response.url if not request.url else request.url, response.content,
+                      response.content_type, response.charset)
+
+
+def _take_body(request: IngestRequest, url: str, body: bytes, content_type: str, charset: str | None) -> IngestOutcome:
+    if not body.strip():
+        raise UnsupportedContentError(f"{url} returned an empty body")
+    if request.follow_feeds and looks_like_feed(content_type, body):
+        try:
+            feed = parse_feed(body, url)
+        except ValueError as exc:
+            raise UnsupportedContentError(f"{url}: {exc}") from exc
+        outcome = IngestOutcome(feed_title=feed.title)
+        for entry in feed.entries:
+            if not entry.link or not entry.link.startswith(("http://", "https://")):
+                outcome.skipped.append(f"entry {entry.entry_id or entry.title!r} has no http(s) link")
+                continue
+            outcome.followups.append(IngestRequest(url=entry.link, source_id=request.source_id, follow_feeds=False))
+        return outcome
+    if content_type not in HTML_CONTENT_TYPES and not (content_type.endswith("+xml") and looks_like_html(body)):
+        raise UnsupportedContentError(f"{url} is {content_type}, not an HTML page or a feed")
+    if not looks_like_html(body):
+        raise UnsupportedContentError(f"{url} does not look like HTML (content-type {content_type or 'unknown'})")
+    with session_scope() as session:
+        key = put_blob(session, body, content_type or None)
+    return IngestOutcome(articles=[_payload(request, url, key, content_type or None, charset)])
+
+
+def record_source_fetch(source_id: int, error: str | None, title: str | None = None) -> None:
+    """Update a source's health after a fetch."""
+    from datetime import timedelta
+
+    from shared.store.models import Source
+
+    with session_scope() as session:
+        source = session.get(Source, source_id)
+        if source is None:
+            return
+        now = utcnow()
+        source.last_fetched_at = now
+        if title and not source.title:
+            source.title = title
+        if error:
+            source.error_streak += 1
+            source.last_error = error[:2000]
+            backoff = min(source.interval_seconds * (2 ** min(source.error_streak, 6)), 24 * 3600)
+            source.next_fetch_at = now + timedelta(seconds=backoff)
+        else:
+            source.error_streak = 0
+            source.last_error = None
+            source.next_fetch_at = now + timedelta(seconds=source.interval_seconds)
+
+
+def due_sources(limit: int = 100) -> list[tuple[int, str]]:
+    from sqlalchemy import or_, select
+
+    from shared.store.models import Source
+
+    now = utcnow()
+    with session_scope() as session:
+        rows = session.execute(
+            select(Source.id, Source.url)
+            .where(Source.status == "active")
+            .where(or_(Source.next_fetch_at.is_(None), Source.next_fetch_at <= now))
+            .order_by(Source.next_fetch_at)
+            .limit(limit)
+        ).all()
+        for source_id, _url in rows:
+            source = session.get(Source, source_id)
+            # Claim it until the fetch reports back, so the next poll does not send it twice.
+            from datetime import timedelta
+
+            source.next_fetch_at = now + timedelta(seconds=max(source.interval_seconds, 60))
+        return [(row[0], row[1]) for row in rows]

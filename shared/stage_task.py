@@ -1,0 +1,75 @@
+"""The base class of every stage task: retry transient faults, dead-letter the rest.
+
+Stage logic lives in plain functions under services/<stage>/; a task is a thin
+shell that calls them and, on an exception, hands it to :meth:`StageTask.fail`.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from celery import Task
+from celery.exceptions import Retry, SoftTimeLimitExceeded
+from pydantic import ValidationError
+
+from shared.errors import NewswireError, PermanentError
+from shared.settings import get_settings
+from shared.telemetry import get_logger
+
+log = get_logger(__name__)
+
+
+def backoff_seconds(retries: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with full jitter; a server's Retry-After wins when longer."""
+    settings = get_settings()
+    ceiling = min(settings.retry_backoff_max, settings.retry_backoff_base * (2**retries))
+    delay = random.uniform(ceiling / 2, ceiling)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, settings.retry_backoff_max))
+    return round(delay, 3)
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, NewswireError):
+        return exc.transient
+    if isinstance(exc, (ValidationError, ValueError, TypeError, KeyError)):
+        return False
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return True
+    # Unknown faults (database down, broker hiccup, a bug) get the retries too.
+    return True
+
+
+class StageTask(Task):
+    abstract = True
+    stage: str = "?"
+    acks_late = True
+    max_retries = None  # counted by fail() from settings
+
+    def fail(self, exc: BaseException, message: Any) -> None:
+        """Retry ``exc`` later if it may pass, else record a dead letter. Never returns on retry."""
+        if isinstance(exc, Retry):
+            raise exc
+        settings = get_settings()
+        attempts = self.request.retries + 1
+        transient = is_transient(exc)
+        if transient and self.request.retries < settings.retry_max:
+            countdown = backoff_seconds(self.request.retries, getattr(exc, "retry_after", None))
+            log.warning("%s attempt %d failed (%s); retrying in %.1fs", self.name, attempts, exc, countdown)
+            raise self.retry(exc=exc, countdown=countdown, max_retries=settings.retry_max)
+        if not isinstance(exc, NewswireError):
+            log.exception("%s failed for good", self.name, exc_info=exc)
+        else:
+            log.warning("%s failed for good after %d attempt(s): %s", self.name, attempts, exc)
+        try:
+            from shared.store.dead_letters import record_dead_letter
+
+            record_dead_letter(stage=self.stage, task=self.name, payload=message, error=exc, attempts=attempts)
+        except Exception as store_exc:  # noqa: BLE001
+            # The store is down: keep the message alive rather than lose it.
+            log.error("cannot write dead letter (%s); keeping the message", store_exc)
+            raise self.retry(exc=store_exc, countdown=backoff_seconds(min(self.request.retries, 8)), max_retries=None)
+
+
+__all__ = ["StageTask", "backoff_seconds", "is_transient", "PermanentError"]
