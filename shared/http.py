@@ -280,7 +280,7 @@ def _read_body(response: httpx.Response, limit: int, deadline: float) -> bytes:
         raise FetchError(f"unsupported content-encoding {encoding!r}")
     chunks: list[bytes] = []
     size = 0
-    for raw in response.iter_raw(65536):
+    for raw in response.iter_raw():
         if time.monotonic() > deadline:
             raise FetchTimeoutError(f"{response.url} took longer than the total timeout")
         chunk = decoder.decode(raw) if decoder else raw

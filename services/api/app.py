@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import and_, func, or_, select, text
 
 from shared.payload import IngestRequest, article_id_for
@@ -89,7 +89,30 @@ class IngestBody(BaseModel):
         return value
 
 
-@app.post("/ingest", status_code=202)
+def _invalid_body(errors: list[dict[str, Any]]) -> JSONResponse:
+    return JSONResponse(status_code=422, content={"detail": "invalid request", "errors": errors})
+
+
+@app.post(
+    "/ingest",
+    status_code=202,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": IngestBody.model_json_schema()}}}},
+)
+async def ingest_endpoint(request: Request) -> JSONResponse:
+    """Accept a URL to fetch, or a pushed page (html with the url it came from). Answers 202 with the article id."""
+    raw = await request.body()
+    if len(raw) > get_settings().max_body_bytes * 2 + 8192:
+        return JSONResponse(status_code=413, content={"detail": "request body too large"})
+    try:
+        body = IngestBody.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [{"loc": list(e.get("loc", [])), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
+        return _invalid_body(errors)
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(ingest, body)
+
+
 def ingest(body: IngestBody) -> JSONResponse:
     request = IngestRequest(url=body.url)
     if body.html is not None:
