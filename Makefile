@@ -1,0 +1,39 @@
+# Two commands: `make run` runs the whole system, `make test` runs the tests.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test test-pipeline bench lock clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (set PYTHON=...)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+run: install
+	$(BIN)/newswire up
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-pipeline: install
+	$(BIN)/python -m pytest -q -m pipeline
+
+bench: install
+	$(BIN)/newswire bench --articles 200
+
+# Refresh the constraints (the lock) from a fresh resolve of pyproject.toml.
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/python -m pip install --quiet --upgrade pip
+	.lockenv/bin/python -m pip install --quiet ".[test]"
+	.lockenv/bin/python -m pip freeze --exclude newswire > constraints.txt
+	rm -rf .lockenv
+
+clean:
+	rm -rf $(VENV) var .pytest_cache
