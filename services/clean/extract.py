@@ -64,7 +64,6 @@ def extract(raw: bytes, url: str | None = None, http_charset: str | None = None)
         include_comments=False,
         include_tables=True,
         include_images=False,
-        deduplicate=True,
     )
     if document is None or not (document.text or "").strip():
         raise ExtractionError(f"no article text found in {url or 'the page'}")
