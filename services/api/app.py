@@ -12,7 +12,9 @@ from fastapi import FastAPI, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from redis.exceptions import RedisError
 from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from shared.payload import IngestRequest, article_id_for
 from shared.settings import STAGES, get_settings
@@ -30,6 +32,16 @@ async def _invalid(_request: Request, exc: RequestValidationError) -> JSONRespon
         for error in exc.errors()
     ]
     return JSONResponse(status_code=422, content={"detail": "invalid request", "errors": errors})
+
+
+@app.exception_handler(SQLAlchemyError)
+async def _store_down(_request: Request, exc: SQLAlchemyError) -> JSONResponse:
+    return JSONResponse(status_code=503, content={"detail": f"store unavailable: {type(exc).__name__}"})
+
+
+@app.exception_handler(RedisError)
+async def _redis_down(_request: Request, exc: RedisError) -> JSONResponse:
+    return JSONResponse(status_code=503, content={"detail": f"Redis unavailable: {exc}"})
 
 
 # -- health -----------------------------------------------------------------
