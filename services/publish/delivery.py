@@ -62,6 +62,12 @@ class DeliveryResult:
     delivery_id: int
     error: DeliveryError | None = None
     attempts: int = 0
+    article_id: str | None = None
+    version: int | None = None
+    target: str | None = None
+
+    def describe(self) -> dict:
+        return {"delivery_id": self.delivery_id, "id": self.article_id, "version": self.version, "target": self.target}
 
 
 def claim(delivery_id: int) -> tuple[Delivery, dict] | None | str:
@@ -112,6 +118,7 @@ def deliver(delivery_id: int, targets: dict[str, WebhookTarget], *, final_attemp
             error = exc
             status_code = exc.status_code
     duration_ms = (time.monotonic() - clock) * 1000
+    about = {"article_id": document["id"], "version": document["version"], "target": delivery.target}
     with session_scope() as session:
         session.add(
             DeliveryAttempt(delivery_id=delivery_id, attempt=delivery.attempts, started_at=started,
@@ -123,13 +130,13 @@ def deliver(delivery_id: int, targets: dict[str, WebhookTarget], *, final_attemp
         row.claimed_until = None
         if error is None:
             row.status, row.delivered_at, row.last_error = "delivered", utcnow(), None
-            return DeliveryResult("delivered", delivery_id, attempts=row.attempts)
+            return DeliveryResult("delivered", delivery_id, attempts=row.attempts, **about)
         row.last_error = error.reason
         if error.transient and not final_attempt:
             row.status = "retrying"
-            return DeliveryResult("retry", delivery_id, error, attempts=row.attempts)
+            return DeliveryResult("retry", delivery_id, error, attempts=row.attempts, **about)
         row.status = "failed"
-        return DeliveryResult("failed", delivery_id, error, attempts=row.attempts)
+        return DeliveryResult("failed", delivery_id, error, attempts=row.attempts, **about)
 
 
 def schedule_next(delivery_id: int, seconds: float) -> None:

@@ -51,7 +51,7 @@ def deliver(self: StageTask, delivery_id: int) -> dict:
     if result.status == "failed":
         from shared.store.dead_letters import record_dead_letter
 
-        record_dead_letter(stage="publish", task=self.name, payload={"delivery_id": delivery_id},
+        record_dead_letter(stage="publish", task=self.name, payload=result.describe(),
                            error=result.error or "delivery failed", attempts=result.attempts)
     return {"status": result.status, "delivery_id": delivery_id}
 
