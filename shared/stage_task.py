@@ -7,17 +7,19 @@ shell that calls them and, on an exception, hands it to :meth:`StageTask.fail`.
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from celery import Task
 from celery.exceptions import Retry, SoftTimeLimitExceeded
 from pydantic import ValidationError
 
 from shared.errors import NewswireError, PermanentError
+from shared.payload import ArticlePayload, TraceEntry, utcnow
 from shared.settings import get_settings
-from shared.telemetry import get_logger
+from shared.telemetry import get_logger, worker_name
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 
 def backoff_seconds(retries: int, retry_after: float | None = None) -> float:
@@ -46,6 +48,33 @@ class StageTask(Task):
     stage: str = "?"
     acks_late = True
     max_retries = None  # counted by fail() from settings
+
+    def run_stage(self, message: Any, work: Callable[[ArticlePayload], T]) -> tuple[ArticlePayload, T] | None:
+        """Read the payload, append this stage's trace entry, run ``work``; on an exception, :meth:`fail`.
+
+        Returns None when the work failed for good (a dead letter was written); raises Retry to retry.
+        """
+        entry = TraceEntry(stage=self.stage, worker=worker_name(), start=utcnow(), attempt=self.request.retries + 1)
+        try:
+            payload = ArticlePayload.from_message(message)
+            payload.trace.append(entry)
+            result = work(payload)
+        except Exception as exc:  # noqa: BLE001
+            self.fail(exc, message)
+            return None
+        entry.finish = utcnow()
+        return payload, result
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001
+        """Anything that escaped a task (a bug in the shell, say) still ends as a dead letter, never a silent drop."""
+        message = args[0] if args and isinstance(args[0], dict) else {"args": list(args), "kwargs": kwargs}
+        try:
+            from shared.store.dead_letters import record_dead_letter
+
+            record_dead_letter(stage=self.stage, task=self.name, payload=message, error=exc,
+                               attempts=self.request.retries + 1)
+        except Exception:  # noqa: BLE001
+            log.exception("%s[%s] failed and its dead letter could not be written", self.name, task_id)
 
     def fail(self, exc: BaseException, message: Any) -> None:
         """Retry ``exc`` later if it may pass, else record a dead letter. Never returns on retry."""

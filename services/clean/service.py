@@ -10,7 +10,8 @@ from services.clean.extract import extract
 from services.clean.versions import VersionOutcome, record_version
 
 
-def clean(payload: ArticlePayload) -> tuple[ArticlePayload, VersionOutcome]:
+def clean(payload: ArticlePayload) -> VersionOutcome:
+    """Extract, hash and record the version; fills ``payload.clean``, ``content_hash`` and ``version`` in place."""
     if not payload.raw_key:
         raise PermanentError("payload carries no raw bytes key")
     with session_scope() as session:
@@ -21,4 +22,4 @@ def clean(payload: ArticlePayload) -> tuple[ArticlePayload, VersionOutcome]:
     payload.content_hash = content_hash(part.title, part.text)
     outcome = record_version(payload)
     payload.version = outcome.version
-    return payload, outcome
+    return outcome

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from shared.celery_app import app
 from shared.jobs import set_fetch_state
-from shared.payload import ArticlePayload, TraceEntry, utcnow
 from shared.redis_client import get_redis
 from shared.stage_task import StageTask
-from shared.telemetry import get_logger, worker_name
+from shared.telemetry import get_logger
 from services.clean.service import clean
 
 log = get_logger(__name__)
@@ -15,14 +14,10 @@ log = get_logger(__name__)
 
 @app.task(bind=True, base=StageTask, name="clean.process", stage="clean")
 def process(self: StageTask, message: dict) -> dict:
-    started = utcnow()
-    try:
-        payload = ArticlePayload.from_message(message)
-        payload.trace.append(TraceEntry(stage="clean", worker=worker_name(), start=started, attempt=self.request.retries + 1))
-        payload, outcome = clean(payload)
-    except Exception as exc:  # noqa: BLE001
-        self.fail(exc, message)
+    done = self.run_stage(message, clean)
+    if done is None:
         return {"status": "failed"}
+    payload, outcome = done
     if outcome.kind == "duplicate":
         log.info("article %s: duplicate of version %d, dropped", payload.id, outcome.version)
         try:
@@ -31,7 +26,6 @@ def process(self: StageTask, message: dict) -> dict:
             pass
         set_fetch_state(payload.fetch_id, "duplicate", article_id=payload.id, version=outcome.version)
         return {"status": "duplicate", "version": outcome.version}
-    payload.trace[-1].finish = utcnow()
     from services.enrich.tasks import process as enrich_process
 
     # Hand-off after commit: the version row is committed before the next stage hears of it.

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from shared.errors import PermanentError
 from shared.payload import ArticlePayload
-from shared.store import ArticleVersion, session_scope
+from shared.store import find_version, session_scope
 from services.enrich.registry import run_enrichers
 
 
@@ -15,13 +13,7 @@ def enrich(payload: ArticlePayload) -> ArticlePayload:
         raise PermanentError("enrich needs a cleaned, versioned article")
     payload.enrich = run_enrichers(payload)
     with session_scope() as session:
-        version = session.execute(
-            select(ArticleVersion).where(
-                ArticleVersion.article_id == payload.id, ArticleVersion.version == payload.version
-            )
-        ).scalar_one_or_none()
-        if version is None:
-            raise PermanentError(f"article {payload.id} version {payload.version} is not in the store")
+        version = find_version(session, payload.id, payload.version)
         version.enrich = payload.enrich.model_dump(mode="json")
         if version.status == "cleaned":
             version.status = "enriched"

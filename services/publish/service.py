@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from shared.errors import PermanentError
 from shared.payload import ArticlePayload, utcnow
-from shared.store import ArticleVersion, session_scope
+from shared.store import find_version, session_scope
 from services.publish.delivery import plan_deliveries
 
 
 def publish(payload: ArticlePayload, targets: list[str]) -> list[int]:
     if payload.version is None:
         raise PermanentError("publish needs a versioned article")
+    now = utcnow()
+    if payload.trace and payload.trace[-1].finish is None:
+        payload.trace[-1].finish = now  # this stage's own entry ends with the commit below
     with session_scope() as session:
-        version = session.execute(
-            select(ArticleVersion).where(
-                ArticleVersion.article_id == payload.id, ArticleVersion.version == payload.version
-            )
-        ).scalar_one_or_none()
-        if version is None:
-            raise PermanentError(f"article {payload.id} version {payload.version} is not in the store")
+        version = find_version(session, payload.id, payload.version)
         version.trace = [entry.model_dump(mode="json") for entry in payload.trace]
         if version.status != "published":
             version.status = "published"
-            version.published_at = utcnow()
+            version.published_at = now
         version_id = version.id
     # Hand-off after commit: delivery rows exist before any delivery task is sent.
     return plan_deliveries(version_id, payload.id, payload.version, targets)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from shared.celery_app import app
 from shared.jobs import set_fetch_state
-from shared.payload import ArticlePayload, TraceEntry, utcnow
 from shared.settings import get_settings
 from shared.stage_task import StageTask, backoff_seconds
-from shared.telemetry import get_logger, worker_name
+from shared.telemetry import get_logger
 from services.publish import delivery as deliveries
 from services.publish.service import publish
 from services.publish.targets import configured_targets
@@ -17,16 +16,10 @@ log = get_logger(__name__)
 
 @app.task(bind=True, base=StageTask, name="publish.process", stage="publish")
 def process(self: StageTask, message: dict) -> dict:
-    started = utcnow()
-    try:
-        payload = ArticlePayload.from_message(message)
-        payload.trace.append(
-            TraceEntry(stage="publish", worker=worker_name(), start=started, finish=utcnow(), attempt=self.request.retries + 1)
-        )
-        delivery_ids = publish(payload, sorted(configured_targets()))
-    except Exception as exc:  # noqa: BLE001
-        self.fail(exc, message)
+    done = self.run_stage(message, lambda payload: publish(payload, sorted(configured_targets())))
+    if done is None:
         return {"status": "failed"}
+    payload, delivery_ids = done
     for delivery_id in delivery_ids:
         deliver.delay(delivery_id)
     set_fetch_state(payload.fetch_id, "published", article_id=payload.id, version=payload.version)

@@ -1,6 +1,6 @@
 """The store: SQLAlchemy 2 models, sessions, migrations and the raw-bytes blob store."""
 
-from shared.store.db import get_engine, session_scope, upgrade_schema
+from shared.store.db import find_version, get_engine, session_scope, upgrade_schema
 from shared.store.models import (
     Article,
     ArticleVersion,
@@ -21,6 +21,7 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "Source",
+    "find_version",
     "get_engine",
     "session_scope",
     "upgrade_schema",

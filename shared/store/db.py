@@ -91,3 +91,20 @@ def upgrade_schema(url: str | None = None) -> None:
     if url.startswith("sqlite"):
         make_engine(url).dispose()  # creates the folder
     command.upgrade(alembic_config(url), "head")
+
+
+def find_version(session: Session, article_id: str, version: int | None):  # noqa: ANN201
+    """The stored version of an article, or a PermanentError saying it is missing."""
+    from sqlalchemy import select
+
+    from shared.errors import PermanentError
+    from shared.store.models import ArticleVersion
+
+    row = None
+    if version is not None:
+        row = session.execute(
+            select(ArticleVersion).where(ArticleVersion.article_id == article_id, ArticleVersion.version == version)
+        ).scalar_one_or_none()
+    if row is None:
+        raise PermanentError(f"article {article_id} version {version} is not in the store")
+    return row

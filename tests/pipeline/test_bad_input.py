@@ -125,3 +125,17 @@ def test_healthz_names_every_stage(pipeline) -> None:  # noqa: ANN001
     body = response.json()
     assert body["missing"] == []
     assert set(body["checks"]["workers"]) == {"ingest", "clean", "enrich", "publish"}
+
+
+def test_a_message_that_breaks_the_task_itself_is_a_dead_letter(pipeline) -> None:  # noqa: ANN001
+    from shared.celery_app import app as celery
+
+    marker = uuid.uuid4().hex
+    celery.send_task("enrich.process", args=[], kwargs={"unexpected": marker}, queue="enrich")
+
+    def check() -> dict | None:
+        items = httpx.get(f"{pipeline.api_url}/dead-letters", params={"stage": "enrich"}).json()["items"]
+        return next((item for item in items if item["payload"].get("kwargs", {}).get("unexpected") == marker), None)
+
+    letter = wait_until(check, timeout=30, message="dead letter for a malformed message")
+    assert letter["error_type"] == "TypeError"
