@@ -34,13 +34,14 @@ class ParsedFeed:
 
 
 def looks_like_feed(content_type: str, body: bytes) -> bool:
-    head = body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if content_type in ("application/feed+json",) or (head.startswith(b"{") and b"jsonfeed.org" in body[:4096]):
-        return True
-    if head.startswith(b"<!doctype html") or head.startswith(b"<html"):
+    """A feed by its content type or, since servers often mislabel feeds, by its first bytes."""
+    head = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith(b"{"):
+        return content_type == "application/feed+json" or b"jsonfeed.org" in head or b'"items"' in body[:200_000]
+    if head.startswith((b"<!doctype html", b"<html")):
         return False
-    if content_type in FEED_CONTENT_TYPES or head.startswith(b"<?xml"):
-        return any(marker in body[:4096].lower() for marker in (b"<rss", b"<feed", b"<rdf:rdf"))
+    if content_type in FEED_CONTENT_TYPES or head.startswith((b"<?xml", b"<rss", b"<feed", b"<rdf:rdf")):
+        return any(marker in head for marker in (b"<rss", b"<feed", b"<rdf:rdf"))
     return False
 
 
@@ -64,7 +65,10 @@ def parse_feed(body: bytes, base_url: str) -> ParsedFeed:
 
 
 def _parse_json_feed(body: bytes, base_url: str) -> ParsedFeed:
-    document = json.loads(body)
+    try:
+        document = json.loads(body, strict=False)  # control characters inside strings are common in the wild
+    except ValueError as exc:
+        raise ValueError(f"not a JSON Feed: {exc}") from exc
     if not isinstance(document, dict) or not isinstance(document.get("items"), list):
         raise ValueError("not a JSON Feed: no items list")
     entries = []
