@@ -163,7 +163,12 @@ def ingest(
             console.print(f"[red]no such file: {path}[/]")
             raise typer.Exit(2)
         request = IngestRequest(path=str(path), url=url)
-    celery.send_task("ingest.fetch", args=[request.to_message()], queue="ingest")
+    try:
+        celery.send_task("ingest.fetch", args=[request.to_message()], queue="ingest")
+    except Exception as exc:  # noqa: BLE001
+        console.print(f"[red]cannot reach the queue at {get_settings().broker_url}: {exc}[/]\n"
+                      "Is `newswire up` running (or REDIS_URL set to a running Redis)?")
+        raise typer.Exit(3)
     console.print(f"submitted (fetch id {request.fetch_id})")
     if not wait:
         return
@@ -236,7 +241,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> 
                      "attempts": letter.attempts, "at": letter.created_at.isoformat()}
                 )
     except Exception as exc:  # noqa: BLE001
-        report["database_error"] = str(exc)
+        report["database_error"] = str(getattr(exc, "orig", None) or exc).splitlines()[0]
     if as_json:
         out.print_json(json.dumps(report, default=str))
         return
