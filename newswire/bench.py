@@ -199,7 +199,7 @@ class _Bar:
 
     def __init__(self, enabled: bool) -> None:
         self.progress = Progress(
-            TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.description:<30}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("{task.fields[note]}"), console=Console(stderr=True), disable=not enabled,
         )
 
@@ -249,14 +249,15 @@ def _run_stages(url: str, stage_cpu: dict[str, float]) -> None:
     for payload in outcome.articles:
         start = clock()
         try:
-            payload, version = clean(payload)
+            done = clean(payload)  # fills the payload in; older versions returned (payload, outcome)
         finally:
             stage_cpu["clean"] += clock() - start
+        payload, version = done if isinstance(done, tuple) else (payload, done)
         if version.kind == "duplicate":
             continue
         start = clock()
         try:
-            payload = enrich(payload)
+            payload = enrich(payload) or payload
         finally:
             stage_cpu["enrich"] += clock() - start
         start = clock()
@@ -271,7 +272,7 @@ def measure_work(server: PageServer, pages: PageSet, articles: int, bar: _Bar) -
 
     folder = Path(tempfile.mkdtemp(prefix="newswire-bench-work-"))
     url = f"sqlite:///{folder / 'work.db'}"
-    task = bar.phase("(c) stage functions, one process", articles)
+    task = bar.phase("(c) stage functions in-process", articles)
     stage_cpu = {stage: 0.0 for stage in STAGES}
     failures = 0
     reasons: dict[str, int] = {}
@@ -292,6 +293,8 @@ def measure_work(server: PageServer, pages: PageSet, articles: int, bar: _Bar) -
                 except Exception as exc:  # noqa: BLE001  (the pipeline spends this CPU too, then dead-letters)
                     failures += 1
                     reasons[type(exc).__name__] = reasons.get(type(exc).__name__, 0) + 1
+                    if failures == articles:  # not one page went through: the bench is broken, not the pages
+                        raise RuntimeError(f"phase (c): every article failed; the last with {exc!r}") from exc
                 bar.update(task, completed=index + 1, note=f"{failures} failed" if failures else "")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -444,7 +447,7 @@ class ThroughputResult:
 def measure_throughput(app, pipeline, server: PageServer, pages: PageSet, articles: int, bar: _Bar,  # noqa: ANN001
                        timeout: float) -> ThroughputResult:
     run = RealPass(app, pipeline, server, pages, "a")
-    task = bar.phase("(a) throughput, all at once", articles)
+    task = bar.phase("(a) throughput", articles)
     start = time.time()
     for index in range(articles):
         run.submit(index)
@@ -555,7 +558,7 @@ def run_bench(articles: int, progress: bool = True, pages_dir: Path | None = Non
         with _Bar(progress) as bar:
             work = measure_work(server, pages, articles, bar)
 
-            starting = bar.phase("starting Redis, SQLite and workers", 1)
+            starting = bar.phase("starting Redis and workers", 1)
             pipeline = EmbeddedPipeline(redis_url=external_redis, database_url=external_database,
                                         env=_pipeline_env(), api=False,
                                         extra_worker_args=["--include", "newswire.bench_tasks"])

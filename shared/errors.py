@@ -17,7 +17,7 @@ class NewswireError(Exception):
             self.transient = transient
 
     def __str__(self) -> str:
-        return f"{type(self).__name__}: {self.reason}"
+        return self.reason
 
 
 class PermanentError(NewswireError):

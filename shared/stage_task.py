@@ -85,12 +85,13 @@ class StageTask(Task):
         transient = is_transient(exc)
         if transient and self.request.retries < settings.retry_max:
             countdown = backoff_seconds(self.request.retries, getattr(exc, "retry_after", None))
-            log.warning("%s attempt %d failed (%s); retrying in %.1fs", self.name, attempts, exc, countdown)
+            log.warning("%s attempt %d failed (%s: %s); retrying in %.1fs", self.name, attempts, type(exc).__name__, exc,
+                        countdown)
             raise self.retry(exc=exc, countdown=countdown, max_retries=settings.retry_max)
         if not isinstance(exc, NewswireError):
             log.exception("%s failed for good", self.name, exc_info=exc)
         else:
-            log.warning("%s failed for good after %d attempt(s): %s", self.name, attempts, exc)
+            log.warning("%s failed for good after %d attempt(s): %s: %s", self.name, attempts, type(exc).__name__, exc)
         try:
             from shared.store.dead_letters import record_dead_letter
 
