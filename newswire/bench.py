@@ -28,17 +28,17 @@ import tempfile
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from shared.settings import STAGES
+from newswire.embedded import override_environment
 
 FINAL_STATES = ("published", "duplicate", "failed")
 POLL_INTERVAL = 0.05
@@ -163,37 +163,6 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def _reset_process_state() -> None:
-    from shared import redis_client
-    from shared.settings import reset_settings
-    from shared.store.db import dispose_engine
-
-    reset_settings()
-    dispose_engine()
-    redis_client._client = None
-
-
-@contextmanager
-def _environment(values: dict[str, str | None]) -> Iterator[None]:
-    """Set (or, for None, remove) environment variables for this process; settings, engine and Redis client follow."""
-    saved = {key: os.environ.get(key) for key in values}
-    for key, value in values.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    _reset_process_state()
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        _reset_process_state()
-
-
 class _Bar:
     """A rich progress bar on stderr, or nothing."""
 
@@ -277,7 +246,7 @@ def measure_work(server: PageServer, pages: PageSet, articles: int, bar: _Bar) -
     failures = 0
     reasons: dict[str, int] = {}
     try:
-        with _environment({"DATABASE_URL": url, "NEWSWIRE_DATA_DIR": str(folder),
+        with override_environment({"DATABASE_URL": url, "NEWSWIRE_DATA_DIR": str(folder),
                            "NEWSWIRE_ALLOW_PRIVATE_NETWORKS": ALLOWED_NETWORKS}):
             upgrade_schema(url)
             scratch = {stage: 0.0 for stage in STAGES}
@@ -564,7 +533,7 @@ def run_bench(articles: int, progress: bool = True, pages_dir: Path | None = Non
                                         extra_worker_args=["--include", "newswire.bench_tasks"])
             with pipeline:
                 bar.update(starting, completed=1, note=pipeline.redis_url or "")
-                with _environment({"REDIS_URL": pipeline.redis_url, "DATABASE_URL": pipeline.database_url,
+                with override_environment({"REDIS_URL": pipeline.redis_url, "DATABASE_URL": pipeline.database_url,
                                    "NEWSWIRE_DATA_DIR": str(pipeline.workdir),
                                    "NEWSWIRE_ALLOW_PRIVATE_NETWORKS": ALLOWED_NETWORKS}):
                     app = _celery_app()

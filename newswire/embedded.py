@@ -13,8 +13,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import httpx
 
@@ -22,6 +24,38 @@ from shared.redis_client import redis_from_url
 from shared.redis_server import free_port, start_redis
 from shared.settings import STAGES
 from newswire.supervisor import api_command, worker_command
+
+
+def reset_process_state() -> None:
+    """Drop what this process cached from the settings: the settings themselves, the engine, the Redis client."""
+    from shared.redis_client import reset_client
+    from shared.settings import reset_settings
+    from shared.store.db import dispose_engine
+
+    reset_settings()
+    dispose_engine()
+    reset_client()
+
+
+@contextmanager
+def override_environment(values: dict[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, remove) environment variables in this process; settings, engine and Redis client follow."""
+    saved = {key: os.environ.get(key) for key in values}
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    reset_process_state()
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        reset_process_state()
 
 
 @dataclass

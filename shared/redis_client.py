@@ -26,3 +26,9 @@ def get_redis() -> redis.Redis:
         _client = redis_from_url(get_settings().broker_url, socket_timeout=5, socket_connect_timeout=5)
         _pid = os.getpid()
     return _client
+
+
+def reset_client() -> None:
+    """Forget the client (after the settings changed)."""
+    global _client
+    _client = None

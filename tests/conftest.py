@@ -92,34 +92,20 @@ PIPELINE_ENV = {
 @pytest.fixture(scope="session")
 def pipeline(redis_url, database_url, sink, tmp_path_factory):  # noqa: ANN001, ANN201
     """The four stages as real Celery worker processes plus the API, sharing the session's Redis and database."""
-    from newswire.embedded import EmbeddedPipeline
+    from newswire.embedded import EmbeddedPipeline, override_environment
 
     env = dict(PIPELINE_ENV, NEWSWIRE_WEBHOOK_URL=sink.url, NEWSWIRE_WEBHOOK_SECRET=WEBHOOK_SECRET)
     running = EmbeddedPipeline(redis_url=redis_url, database_url=database_url, env=env,
                                workdir=tmp_path_factory.mktemp("pipeline"))
     running.start()
     # This test process talks to the same Redis and database as the workers.
-    saved = {key: os.environ.get(key) for key in ("REDIS_URL", "DATABASE_URL", "NEWSWIRE_DATA_DIR")}
-    os.environ.update(REDIS_URL=redis_url, DATABASE_URL=database_url, NEWSWIRE_DATA_DIR=str(running.workdir))
-    _reset_process_state()
-    yield running
-    running.stop()
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    _reset_process_state()
-
-
-def _reset_process_state() -> None:
-    from shared import redis_client
-    from shared.settings import reset_settings
-    from shared.store.db import dispose_engine
-
-    reset_settings()
-    dispose_engine()
-    redis_client._client = None
+    try:
+        with override_environment(
+            {"REDIS_URL": redis_url, "DATABASE_URL": database_url, "NEWSWIRE_DATA_DIR": str(running.workdir)}
+        ):
+            yield running
+    finally:
+        running.stop()
 
 
 def wait_until(check: Callable[[], object], timeout: float = 30.0, interval: float = 0.1, message: str = "") -> object:
