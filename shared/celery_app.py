@@ -3,8 +3,10 @@
 Delivery guarantees between stages are at-least-once:
 - ``task_acks_late`` + ``task_reject_on_worker_lost``: a message is acked only
   after its task finished; a worker killed mid-task leaves it to be redelivered;
-- the Redis visibility timeout (2 h) is longer than any task's hard time limit
-  and any retry countdown, so a slow task is never handed out twice;
+- the Redis visibility timeout (NEWSWIRE_VISIBILITY_TIMEOUT, 30 min) is longer
+  than any task's hard time limit and any retry countdown (checked when the
+  settings load), so a slow task is never handed out twice, and the messages of
+  a worker killed outright come back within it;
 - every effect downstream is idempotent (article versions by content hash,
   deliveries by (version, target)).
 """
@@ -15,9 +17,6 @@ from celery import Celery
 from kombu import Queue
 
 from shared.settings import STAGES, get_settings
-
-VISIBILITY_TIMEOUT = 2 * 60 * 60
-
 
 def make_app() -> Celery:
     settings = get_settings()
@@ -39,7 +38,7 @@ def make_app() -> Celery:
         task_soft_time_limit=settings.task_soft_time_limit,
         task_time_limit=settings.task_time_limit,
         broker_transport_options={
-            "visibility_timeout": VISIBILITY_TIMEOUT,
+            "visibility_timeout": settings.visibility_timeout,
             "socket_timeout": 10,
             "socket_connect_timeout": 10,
             "retry_on_timeout": True,

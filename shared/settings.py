@@ -11,7 +11,7 @@ import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 STAGES = ("ingest", "clean", "enrich", "publish")
@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     # Tasks
     task_soft_time_limit: int = 240
     task_time_limit: int = 300
+    visibility_timeout: int = 1800
     retry_max: int = 5
     retry_backoff_base: float = 2.0
     retry_backoff_max: float = 600.0
@@ -53,6 +54,20 @@ class Settings(BaseSettings):
 
     # Scheduler
     poll_interval: int = 30
+
+    @model_validator(mode="after")
+    def _timeouts_fit(self) -> "Settings":
+        # A message not acked within the visibility timeout is handed out again: it must outlast the slowest
+        # task and the longest retry countdown (retries wait, unacked, inside the worker), or work runs twice.
+        longest = max(self.task_time_limit, self.retry_backoff_max)
+        if self.visibility_timeout <= longest:
+            raise ValueError(
+                f"NEWSWIRE_VISIBILITY_TIMEOUT ({self.visibility_timeout}s) must exceed both NEWSWIRE_TASK_TIME_LIMIT "
+                f"and NEWSWIRE_RETRY_BACKOFF_MAX (longest: {longest}s)"
+            )
+        if self.task_soft_time_limit >= self.task_time_limit:
+            raise ValueError("NEWSWIRE_TASK_SOFT_TIME_LIMIT must be below NEWSWIRE_TASK_TIME_LIMIT")
+        return self
 
     @field_validator("data_dir")
     @classmethod

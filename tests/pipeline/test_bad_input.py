@@ -139,3 +139,10 @@ def test_a_message_that_breaks_the_task_itself_is_a_dead_letter(pipeline) -> Non
 
     letter = wait_until(check, timeout=30, message="dead letter for a malformed message")
     assert letter["error_type"] == "TypeError"
+
+
+def test_openapi_and_docs_are_served(pipeline) -> None:  # noqa: ANN001
+    spec = httpx.get(pipeline.api_url + "/openapi.json").json()
+    assert {"/ingest", "/articles", "/articles/{article_id}", "/healthz", "/dead-letters"} <= set(spec["paths"])
+    assert "requestBody" in spec["paths"]["/ingest"]["post"]
+    assert httpx.get(pipeline.api_url + "/docs").status_code == 200

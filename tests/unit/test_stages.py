@@ -120,3 +120,13 @@ def test_extraction_does_not_remember_earlier_pages(sample) -> None:  # noqa: AN
     raw, truth = sample
     for _ in range(8):
         assert extract(raw, truth["url"]).title == truth["title"]
+
+
+def test_settings_refuse_a_visibility_timeout_shorter_than_a_task() -> None:
+    from shared.settings import Settings
+
+    with pytest.raises(ValueError, match="VISIBILITY_TIMEOUT"):
+        Settings(visibility_timeout=200, task_time_limit=300)
+    with pytest.raises(ValueError, match="VISIBILITY_TIMEOUT"):
+        Settings(visibility_timeout=900, retry_backoff_max=3600)
+    assert Settings().visibility_timeout > Settings().task_time_limit
