@@ -130,6 +130,7 @@ class IngestRequest(BaseModel):
     raw_key: str | None = None
     content_type: str | None = None
     source_id: int | None = None
+    source_poll: bool = Field(default=False, description="A scheduled poll of the source itself: its health follows")
     follow_feeds: bool = True
 
     def to_message(self) -> dict:

@@ -76,14 +76,16 @@ class StageTask(Task):
         except Exception:  # noqa: BLE001
             log.exception("%s[%s] failed and its dead letter could not be written", self.name, task_id)
 
+    def will_retry(self, exc: BaseException) -> bool:
+        return is_transient(exc) and self.request.retries < get_settings().retry_max
+
     def fail(self, exc: BaseException, message: Any) -> None:
         """Retry ``exc`` later if it may pass, else record a dead letter. Never returns on retry."""
         if isinstance(exc, Retry):
             raise exc
         settings = get_settings()
         attempts = self.request.retries + 1
-        transient = is_transient(exc)
-        if transient and self.request.retries < settings.retry_max:
+        if self.will_retry(exc):
             countdown = backoff_seconds(self.request.retries, getattr(exc, "retry_after", None))
             log.warning("%s attempt %d failed (%s: %s); retrying in %.1fs", self.name, attempts, type(exc).__name__, exc,
                         countdown)

@@ -17,11 +17,12 @@ def fetch(self: StageTask, message: dict) -> dict:
         request = IngestRequest.model_validate(message)
         outcome = service.ingest(request)
     except Exception as exc:  # noqa: BLE001
-        if isinstance(message, dict) and message.get("source_id") and _is_final(self, exc):
+        if isinstance(message, dict) and message.get("source_poll") and message.get("source_id") \
+                and not self.will_retry(exc):
             service.record_source_fetch(message["source_id"], str(exc))
         self.fail(exc, message)
         return {"status": "failed"}
-    if request.source_id:
+    if request.source_poll and request.source_id:
         service.record_source_fetch(request.source_id, None, outcome.feed_title)
     from services.clean.tasks import process as clean_process
 
@@ -38,18 +39,10 @@ def fetch(self: StageTask, message: dict) -> dict:
     return {"articles": [p.id for p in outcome.articles], "followups": len(outcome.followups), "skipped": outcome.skipped}
 
 
-def _is_final(task: StageTask, exc: BaseException) -> bool:
-    from shared.settings import get_settings
-    from shared.stage_task import is_transient
-
-    return not is_transient(exc) or task.request.retries >= get_settings().retry_max
-
-
-
 @app.task(bind=True, base=StageTask, name="ingest.poll_sources", stage="ingest")
 def poll_sources(self: StageTask) -> int:
     due = service.due_sources()
     for source_id, url in due:
-        fetch.delay(IngestRequest(url=url, source_id=source_id).to_message())
+        fetch.delay(IngestRequest(url=url, source_id=source_id, source_poll=True).to_message())
     return len(due)
 
