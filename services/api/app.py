@@ -208,6 +208,17 @@ def article_detail(article_id: str) -> dict[str, Any] | None:
                         "last_status_code": d.last_status_code,
                         "last_error": d.last_error,
                         "delivered_at": d.delivered_at.isoformat() if d.delivered_at else None,
+                        "attempt_log": [
+                            {
+                                "attempt": a.attempt,
+                                "started_at": a.started_at.isoformat(),
+                                "duration_ms": a.duration_ms,
+                                "status_code": a.status_code,
+                                "error": a.error,
+                                "worker": a.worker,
+                            }
+                            for a in d.attempt_log
+                        ],
                     }
                     for d in version.deliveries
                 ],

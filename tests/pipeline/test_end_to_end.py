@@ -181,6 +181,8 @@ def test_webhook_retried_until_the_receiver_accepts(pipeline, site, sink, sample
 
     delivery = wait_until(delivered, timeout=40, message="delivery after retries")
     assert delivery["attempts"] == 3
+    assert [a["status_code"] for a in delivery["attempt_log"]] == [503, 503, 204]
+    assert "503" in delivery["attempt_log"][0]["error"] and delivery["attempt_log"][2]["error"] is None
     received = sink.for_article(accepted["id"])
     assert [item.status for item in received] == [503, 503, 204]
     assert len({item.headers["webhook-id"] for item in received}) == 1  # one key across attempts
