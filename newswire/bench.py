@@ -534,8 +534,8 @@ def run_bench(articles: int, progress: bool = True, pages_dir: Path | None = Non
             with pipeline:
                 bar.update(starting, completed=1, note=pipeline.redis_url or "")
                 with override_environment({"REDIS_URL": pipeline.redis_url, "DATABASE_URL": pipeline.database_url,
-                                   "NEWSWIRE_DATA_DIR": str(pipeline.workdir),
-                                   "NEWSWIRE_ALLOW_PRIVATE_NETWORKS": ALLOWED_NETWORKS}):
+                                           "NEWSWIRE_DATA_DIR": str(pipeline.workdir),
+                                           "NEWSWIRE_ALLOW_PRIVATE_NETWORKS": ALLOWED_NETWORKS}):
                     app = _celery_app()
                     noop_rate = measure_noop(app, pipeline, articles, bar, timeout)
                     warm_up(app, pipeline, server, pages, bar)
