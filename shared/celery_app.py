@@ -39,6 +39,9 @@ def make_app() -> Celery:
         task_time_limit=settings.task_time_limit,
         broker_transport_options={
             "visibility_timeout": settings.visibility_timeout,
+            # Sweep for messages whose worker died every interval (kombu's default: every 100 s).
+            "unacked_restore_interval": max(1, min(30, settings.visibility_timeout // 3)),
+            "unacked_restore_throttle": 1,
             "socket_timeout": 10,
             "socket_connect_timeout": 10,
             "retry_on_timeout": True,
