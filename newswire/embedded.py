@@ -37,25 +37,24 @@ def reset_process_state() -> None:
     reset_client()
 
 
-@contextmanager
-def override_environment(values: dict[str, str | None]) -> Iterator[None]:
-    """Set (or, for None, remove) environment variables in this process; settings, engine and Redis client follow."""
-    saved = {key: os.environ.get(key) for key in values}
+def _set_environment(values: dict[str, str | None]) -> None:
     for key, value in values.items():
         if value is None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
     reset_process_state()
+
+
+@contextmanager
+def override_environment(values: dict[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, remove) environment variables in this process; settings, engine and Redis client follow."""
+    saved = {key: os.environ.get(key) for key in values}
+    _set_environment(values)
     try:
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        reset_process_state()
+        _set_environment(saved)
 
 
 @dataclass
