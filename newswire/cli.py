@@ -266,12 +266,19 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> 
         out.print(failures)
 
 
-@cli.command()
+bench_app = typer.Typer(help="Benchmarks that print figures: the whole pipeline by default, or one stage.")
+cli.add_typer(bench_app, name="bench")
+
+
+@bench_app.callback(invoke_without_command=True)
 def bench(
+    ctx: typer.Context,
     articles: int = typer.Option(200, "--articles", help="Articles per measurement"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
 ) -> None:
     """Measure throughput, latency, the framework's ceiling and the work's own bound, in one run."""
+    if ctx.invoked_subcommand is not None:
+        return
     from newswire.bench import run_bench
 
     result = run_bench(articles, progress=not as_json)

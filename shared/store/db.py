@@ -90,7 +90,7 @@ def upgrade_schema(url: str | None = None) -> None:
     url = url or get_settings().sqlalchemy_url
     if url.startswith("sqlite"):
         make_engine(url).dispose()  # creates the folder
-    command.upgrade(alembic_config(url), "head")
+    command.upgrade(alembic_config(url), "heads")
 
 
 def find_version(session: Session, article_id: str, version: int | None):  # noqa: ANN201
