@@ -60,6 +60,11 @@ class TraceEntry(BaseModel):
     outcome: str = "ok"
 
 
+class Image(BaseModel):
+    url: str
+    caption: str | None = None
+
+
 class CleanPart(BaseModel):
     title: str
     text: str
@@ -69,6 +74,38 @@ class CleanPart(BaseModel):
     site_name: str | None = None
     canonical_url: str | None = None
     extractor: str = "trafilatura"
+    # Optional parts (older messages lack them).
+    source_name: str | None = Field(default=None, description="The original outlet (新华社, Reuters), not the host")
+    summary: str | None = Field(default=None, description="The page's own description or standfirst")
+    lead_image: str | None = None
+    images: list[Image] = Field(default_factory=list)
+    charset: str | None = Field(default=None, description="The encoding the page was decoded with")
+    charset_reason: str | None = Field(default=None, description="Why that encoding was chosen")
+    quality: dict | None = Field(default=None, description="Quality verdict: score, reasons, measures")
+    cluster_id: str | None = Field(default=None, description="Near-duplicate cluster: the same article elsewhere")
+
+
+class Entity(BaseModel):
+    name: str
+    kind: Literal["person", "place", "organisation"]
+    mentions: int = 1
+    salience: float = 0.0
+
+
+class Place(BaseModel):
+    name: str
+    hierarchy: list[str] = Field(default_factory=list, description="Broadest first: 河南省, 焦作市, 解放区")
+    country: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    code: str | None = None
+
+
+class Topic(BaseModel):
+    code: str = Field(description="IPTC Media Topic code, e.g. medtop:11000000")
+    label: str
+    label_zh: str | None = None
+    score: float = 0.0
 
 
 class EnrichPart(BaseModel):
@@ -77,6 +114,17 @@ class EnrichPart(BaseModel):
     keywords: list[str] = Field(default_factory=list)
     reading_time_minutes: float = 0.0
     word_count: int = 0
+    # Optional parts (older messages lack them).
+    script: str | None = Field(default=None, description="For Chinese: Hans or Hant")
+    simplified_text: str | None = Field(default=None, description="Simplified rendering of a Traditional text")
+    entities: list[Entity] = Field(default_factory=list)
+    places: list[Place] = Field(default_factory=list)
+    main_place: Place | None = None
+    topics: list[Topic] = Field(default_factory=list)
+    summary: str | None = None
+    story_id: str | None = Field(default=None, description="Story cluster: the same event across sources")
+    versions: dict[str, str] = Field(default_factory=dict, description="Enricher name -> its version")
+    errors: dict[str, str] = Field(default_factory=dict, description="Enricher name -> why it gave nothing")
 
 
 class ArticlePayload(BaseModel):
