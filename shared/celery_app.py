@@ -66,3 +66,8 @@ def make_app() -> Celery:
 app = make_app()
 
 from shared import workers as _workers  # noqa: E402,F401  (signal handlers: heartbeats)
+from shared import metrics as _metrics, telemetry as _telemetry  # noqa: E402  (issue 7: metrics, JSON logs)
+
+_metrics.connect_celery_signals()
+_metrics.install_store_hooks()
+_telemetry.connect_celery_logging()

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     # Scheduler
     poll_interval: int = 30
 
+    # Console, metrics and logs (issue 7)
+    metrics_sample_interval: int = 15  # seconds between queue depth/age samples kept in Redis (24 hours kept)
+    metrics_require_token: bool = False  # /metrics open for Prometheus by default; true: any valid API token
+    log_format: str = "json"  # json (one object per line, with article/source/stage/task ids) or text
+    console_cookie_secure: bool = False  # set the console's login cookie Secure (serve the API over HTTPS)
+
     @model_validator(mode="after")
     def _timeouts_fit(self) -> "Settings":
         # A message not acked within the visibility timeout is handed out again: it must outlast the slowest

@@ -7,6 +7,7 @@ shell that calls them and, on an exception, hands it to :meth:`StageTask.fail`.
 from __future__ import annotations
 
 import random
+import time
 from typing import Any, Callable, TypeVar
 
 from celery import Task
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 from shared.errors import NewswireError, PermanentError
 from shared.payload import ArticlePayload, TraceEntry, utcnow
 from shared.settings import get_settings
-from shared.telemetry import get_logger, worker_name
+from shared.telemetry import get_logger, log_context, worker_name
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -48,6 +49,26 @@ class StageTask(Task):
     stage: str = "?"
     acks_late = True
     max_retries = None  # counted by fail() from settings
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the task with its ids on every log line, and record its outcome and duration (shared/metrics.py)."""
+        from shared import metrics
+
+        message = args[0] if args and isinstance(args[0], dict) else {}
+        self.request.newswire_failed = False
+        metrics.task_started(self.stage)
+        clock, outcome = time.monotonic(), "failed"
+        try:
+            with log_context(stage=self.stage, task_id=self.request.id, **metrics.message_ids(message)):
+                result = super().__call__(*args, **kwargs)
+            failed = self.request.newswire_failed or (isinstance(result, dict) and result.get("status") == "failed")
+            outcome = "failed" if failed else "succeeded"
+            return result
+        except Retry:
+            outcome = "retried"
+            raise
+        finally:
+            metrics.task_finished(self.stage, outcome, time.monotonic() - clock)
 
     def run_stage(self, message: Any, work: Callable[[ArticlePayload], T]) -> tuple[ArticlePayload, T] | None:
         """Read the payload, append this stage's trace entry, run ``work``; on an exception, :meth:`fail`.
@@ -94,6 +115,7 @@ class StageTask(Task):
             log.exception("%s failed for good", self.name, exc_info=exc)
         else:
             log.warning("%s failed for good after %d attempt(s): %s: %s", self.name, attempts, type(exc).__name__, exc)
+        self.request.newswire_failed = True
         try:
             from shared.store.dead_letters import record_dead_letter
 

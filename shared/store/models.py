@@ -176,3 +176,36 @@ class DeadLetter(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(16), default="open")  # open, replayed, discarded
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- console access (issue 7) -------------------------------------------------
+class ApiToken(Base):
+    """An API token: only its SHA-256 is stored; the token itself is shown once, when created."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))  # read-only, operator
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to recognise a token in a list
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditLog(Base):
+    """Every console/API action: who, what, on what, when, and how it ended (ok, denied, error)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(160))  # token name and id, or "anonymous"
+    role: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))  # e.g. dead_letter.replay, source.pause
+    subject: Mapped[str | None] = mapped_column(Text)  # what it acted on
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    result: Mapped[str] = mapped_column(String(16))  # ok, denied, error
+    message: Mapped[str | None] = mapped_column(Text)
