@@ -64,6 +64,8 @@ def up(
     table.add_row("API", f"http://{host}:{port}  (health: /healthz, feeds: /feeds/all.json /feeds/all.atom)")
     table.add_row("Redis", settings.broker_url + ("  (bundled, append-only)" if settings.embedded_redis else ""))
     table.add_row("Database", settings.sqlalchemy_url.split("@")[-1] if "@" in settings.sqlalchemy_url else settings.sqlalchemy_url)
+    table.add_row("Console", f"http://{host}:{port}/console  (sign in with a token: newswire token create --role operator)")
+    table.add_row("Metrics", f"http://{host}:{port}/metrics")
     table.add_row("Workers", ", ".join(STAGES))
     table.add_row("Logs", str(logs))
     table.add_row("Stop", "Ctrl-C")
@@ -265,6 +267,10 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> 
                              str(failure["attempts"]), failure["at"][:19])
         out.print(failures)
 
+
+from newswire.cli_console import token_app  # noqa: E402  (issue 7)
+
+cli.add_typer(token_app, name="token")
 
 bench_app = typer.Typer(help="Benchmarks that print figures: the whole pipeline by default, or one stage.")
 cli.add_typer(bench_app, name="bench")

@@ -309,3 +309,7 @@ def feed_atom(request: Request) -> Response:
     updated = datetime.fromisoformat(items[0]["updated"].replace("Z", "+00:00")) if items else None
     body = atom_feed(items, base_url=settings.public_url.rstrip("/"), updated=updated)
     return _conditional(request, body, "application/atom+xml")
+from services.api.metrics import router as metrics_router  # noqa: E402  (issue 7)
+app.include_router(metrics_router)
+from services.api.console import router as console_router  # noqa: E402  (issue 7)
+app.include_router(console_router)
