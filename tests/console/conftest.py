@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Iterator
 
@@ -57,3 +58,37 @@ def published(api_url: str, article_id: str, timeout: float = 60) -> dict:
 def unique_page(site, raw: bytes, prefix: str = "console") -> str:  # noqa: ANN001
     """The sample page at a new URL (so a new article)."""
     return site.add(f"/{prefix}/{uuid.uuid4().hex}.html", raw)
+
+
+@contextlib.contextmanager
+def paused_consumer(queue: str) -> Iterator[list[str]]:
+    """Stop the workers of ``queue`` taking messages (Celery's cancel_consumer), and start them again after."""
+    from shared.celery_app import app as celery
+
+    replies = celery.control.cancel_consumer(queue, reply=True, timeout=5)
+    hosts = [host for reply in replies for host in reply if host.startswith(f"{queue}@")]
+    assert hosts, f"no worker of {queue} answered: {replies}"
+    try:
+        yield hosts
+    finally:
+        celery.control.add_consumer(queue, destination=hosts, reply=True, timeout=5)
+
+
+def article_html(title: str, paragraphs: list[str]) -> bytes:
+    """A plain news page with enough text for extraction."""
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}</title></head><body>"
+            f"<nav><a href='/'>Home</a> <a href='/world'>World</a></nav><article><h1>{title}</h1>"
+            f"<p class='byline'>By Ada Reporter</p>{body}</article><footer>Copyright Example News</footer>"
+            f"</body></html>").encode()
+
+
+def story_paragraphs(topic: str, version: int = 1) -> list[str]:
+    return [
+        f"The city council of {topic} approved the new transport plan on Tuesday after a long debate that lasted "
+        f"well into the evening, officials said in a statement published after the vote.",
+        f"Under the plan, {topic} will add three new bus lines and extend the tram network by twelve kilometres "
+        f"over the next five years, at a cost the council put at about 400 million euros.",
+        f"Residents who spoke at the meeting were divided: some welcomed faster connections to the suburbs, while "
+        f"others worried about construction noise and rising rents near the new stations (revision {version}).",
+    ]
