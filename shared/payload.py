@@ -58,6 +58,7 @@ class TraceEntry(BaseModel):
     finish: datetime | None = None
     attempt: int = 1
     outcome: str = "ok"
+    task_id: str | None = None  # the Celery task id, as in the JSON log lines (issue 7)
 
 
 class Image(BaseModel):

@@ -75,7 +75,8 @@ class StageTask(Task):
 
         Returns None when the work failed for good (a dead letter was written); raises Retry to retry.
         """
-        entry = TraceEntry(stage=self.stage, worker=worker_name(), start=utcnow(), attempt=self.request.retries + 1)
+        entry = TraceEntry(stage=self.stage, worker=worker_name(), start=utcnow(), attempt=self.request.retries + 1,
+                           task_id=self.request.id)
         try:
             payload = ArticlePayload.from_message(message)
             payload.trace.append(entry)

@@ -53,6 +53,13 @@ class ContextFilter(logging.Filter):
                     record.task_id = task.request.id  # type: ignore[attr-defined]
                     if record.stage is None:  # type: ignore[attr-defined]
                         record.stage = getattr(task, "stage", None) or task.name.split(".")[0]  # type: ignore[attr-defined]
+                    args = task.request.args or ()
+                    if record.article_id is None and args and isinstance(args[0], dict):  # type: ignore[attr-defined]
+                        from shared.metrics import message_ids
+
+                        for key, value in message_ids(args[0]).items():
+                            if getattr(record, key, None) is None:
+                                setattr(record, key, value)
             except Exception:  # noqa: BLE001
                 pass
         return True

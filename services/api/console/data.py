@@ -68,24 +68,27 @@ def overview(hours: float = 3.0, minutes: int = 60) -> dict[str, Any]:
             select(DeadLetter.stage, func.count()).where(DeadLetter.status == "open").group_by(DeadLetter.stage)
         ).all())
     workers = workers_detail()
+    now = time.time()
     stages = []
     for stage in STAGES:
         recent = per_minute[-15:]
+        last_full = per_minute[-2]["stages"][stage] if len(per_minute) > 1 else {"succeeded": 0, "failed": 0}
         stages.append({
             "stage": stage,
             "queued": queues[stage]["depth"],
             "oldest_age": queues[stage]["oldest_age"],
             "workers": sum(1 for w in workers if w["stage"] == stage),
-            "succeeded_last_minute": per_minute[-1]["stages"][stage]["succeeded"] if per_minute else 0,
-            "failed_last_minute": per_minute[-1]["stages"][stage]["failed"] if per_minute else 0,
+            "succeeded_last_minute": last_full["succeeded"],
+            "failed_last_minute": last_full["failed"],
             "succeeded_15m": sum(m["stages"][stage]["succeeded"] for m in recent),
             "failed_15m": sum(m["stages"][stage]["failed"] for m in recent),
             "retried_15m": sum(m["stages"][stage]["retried"] for m in recent),
             "p50": latency[stage]["p50"],
             "p95": latency[stage]["p95"],
             "dead_letters": dead.get(stage, 0),
-            "depth_series": [[s["t"], s["q"].get(stage, [0, 0])[0]] for s in history],
-            "age_series": [[s["t"], s["q"].get(stage, [0, 0])[1]] for s in history],
+            # the samples, then the value now
+            "depth_series": [[s["t"], s["q"].get(stage, [0, 0])[0]] for s in history] + [[now, queues[stage]["depth"]]],
+            "age_series": [[s["t"], s["q"].get(stage, [0, 0])[1]] for s in history] + [[now, queues[stage]["oldest_age"]]],
             "throughput_series": [[m["minute"], m["stages"][stage]["succeeded"]] for m in per_minute],
             "failure_series": [[m["minute"], m["stages"][stage]["failed"]] for m in per_minute],
         })
@@ -338,7 +341,8 @@ def story(article_id: str) -> dict[str, Any] | None:
         for step in version.get("trace") or []:
             timeline.append({"at": step.get("start"), "until": step.get("finish"), "kind": "stage",
                              "what": step.get("stage"), "version": number, "attempt": step.get("attempt"),
-                             "worker": step.get("worker"), "outcome": step.get("outcome", "ok")})
+                             "worker": step.get("worker"), "outcome": step.get("outcome", "ok"),
+                             "task_id": step.get("task_id")})
         for decision in version.get("routing") or []:
             timeline.append({"at": decision.get("at") or version.get("published_at"), "kind": "routing",
                              "what": decision.get("target"), "version": number,
