@@ -63,8 +63,9 @@ def unique_page(site, raw: bytes, prefix: str = "console") -> str:  # noqa: ANN0
 @contextlib.contextmanager
 def paused_consumer(queue: str) -> Iterator[list[str]]:
     """Stop the workers of ``queue`` taking messages (Celery's cancel_consumer), and start them again after."""
-    from shared.celery_app import app as celery
+    from shared.celery_app import make_app
 
+    celery = make_app()  # bound to this test's broker, whenever shared.celery_app was first imported
     replies = celery.control.cancel_consumer(queue, reply=True, timeout=5)
     hosts = [host for reply in replies for host in reply if host.startswith(f"{queue}@")]
     assert hosts, f"no worker of {queue} answered: {replies}"
