@@ -296,5 +296,10 @@ def bench(
         print_report(result, out)
 
 
+from newswire.bench_console import register as _register_console_bench  # noqa: E402  (issue 7)
+
+_register_console_bench(bench_app)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -201,3 +201,44 @@ def test_cli_token_create_prints_the_token_once(console_env, tmp_path) -> None: 
     from services.api.console.access import principal_for_token
 
     assert principal_for_token(token) is None
+
+
+def test_sources_panel_and_actions(client, tokens, console_env) -> None:  # noqa: ANN001
+    import uuid
+
+    from celery.signals import before_task_publish
+
+    from shared.store import Source, session_scope
+
+    url = f"http://127.0.0.1:9/feed-{uuid.uuid4().hex[:8]}.xml"
+    with session_scope() as session:
+        source = Source(kind="feed", url=url, title="Test feed", status="active", interval_seconds=900,
+                        error_streak=4, last_error="HTTP 500")
+        session.add(source)
+        session.flush()
+        source_id = source.id
+    viewer, operator = bearer(tokens["read-only"]), bearer(tokens["operator"])
+    listed = client.get("/console/api/sources", params={"q": url}, headers=viewer).json()["items"]
+    assert [(s["id"], s["health"], s["error_streak"]) for s in listed] == [(source_id, "failing", 4)]
+    page = client.get("/console/sources", params={"q": url}, headers=viewer).text
+    assert "HTTP 500" in page and "Fetch now" not in page
+    assert "Fetch now" in client.get("/console/sources", params={"q": url}, headers=operator).text
+    assert client.post(f"/console/api/sources/{source_id}/pause", headers=operator, json={}).json()["status"] == "paused"
+    assert client.get("/console/api/sources", params={"q": url}, headers=viewer).json()["items"][0]["health"] == "paused"
+    assert client.post(f"/console/api/sources/{source_id}/resume", headers=operator, json={}).json()["status"] == "active"
+    sent: list = []
+
+    def observe(sender=None, body=None, **_kw):  # noqa: ANN001, ANN202
+        sent.append((sender, body[0][0]))
+
+    before_task_publish.connect(observe, weak=False)
+    try:
+        fetched = client.post(f"/console/api/sources/{source_id}/fetch", headers=operator, json={})
+    finally:
+        before_task_publish.disconnect(observe)
+    assert fetched.status_code == 200, fetched.text
+    assert sent == [("ingest.fetch", sent[0][1])]
+    assert sent[0][1]["url"] == url and sent[0][1]["source_id"] == source_id and sent[0][1]["source_poll"] is True
+    assert client.post("/console/api/sources/999999/pause", headers=operator, json={}).status_code == 404
+    actions = [(a[2], a[4]) for a in _audit() if a[3] == f"source {source_id}" and a[0].startswith("test operator")]
+    assert actions == [("source.pause", "ok"), ("source.resume", "ok"), ("source.fetch", "ok")]

@@ -163,6 +163,18 @@ def test_read_only_user_sees_no_action_buttons_and_the_api_refuses(pipeline, bro
     assert page.locator("input[type=checkbox][name=ids]").count() == 0
     assert page.locator(".role-read-only").count() == 1
     shot(page, "read-only-dead-letters")
+    # The keyboard alone: j to the first row, Enter opens it, g o back to the overview, / to the story search.
+    page.locator("main").focus()
+    page.keyboard.press("j")
+    assert page.locator("[data-rows] tbody tr.current").count() == 1
+    first = page.locator("[data-rows] tbody tr.current").get_attribute("data-id")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{api}/console/dead-letters/{first}")
+    page.keyboard.press("g")
+    page.keyboard.press("o")
+    page.wait_for_url(f"{api}/console")
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "story-search"
     page.goto(f"{api}/console/dead-letters/{letter_id}")
     assert page.locator("button").filter(has_text="Replay").count() == 0
     page.goto(api + "/console/sources")

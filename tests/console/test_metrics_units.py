@@ -60,6 +60,7 @@ def test_articles_and_deliveries_counted_at_commit_not_on_rollback(console_env) 
     host = f"{uuid.uuid4().hex[:10]}.example"
 
     def count(metric: str, **labels: str) -> float:
+        metrics.flush()
         return sum(v for got, v in metrics.read_counter(metric) if all(got.get(k) == w for k, w in labels.items()))
 
     article_id = str(uuid.uuid4())
