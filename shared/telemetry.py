@@ -84,8 +84,9 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(level: str | None = None, fmt: str | None = None, force: bool = False) -> None:
     """Root logging for this process: JSON lines (default) or text, with the context ids on every line."""
     global _configured
-    if _configured and not force:
-        return
+    root = logging.getLogger()
+    if not force and (_configured or root.handlers):
+        return  # configured already (by us, or by whoever runs this process: pytest, an embedding program)
     fmt = (fmt or os.environ.get("NEWSWIRE_LOG_FORMAT", "json")).lower()
     handler = logging.StreamHandler()
     handler.addFilter(ContextFilter())
@@ -94,7 +95,6 @@ def configure_logging(level: str | None = None, fmt: str | None = None, force: b
             "%(asctime)s %(levelname)s %(name)s [%(process)d] [%(stage)s %(task_id)s %(article_id)s] %(message)s"))
     else:
         handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
     root.addHandler(handler)
@@ -105,7 +105,7 @@ def configure_logging(level: str | None = None, fmt: str | None = None, force: b
 def _celery_setup_logging(loglevel: Any = None, **_kwargs: Any) -> None:
     """Celery's setup_logging signal: with a receiver connected, Celery leaves logging to us (workers, beat)."""
     level = logging.getLevelName(loglevel) if isinstance(loglevel, int) else loglevel
-    configure_logging(level if isinstance(level, str) else None)
+    configure_logging(level if isinstance(level, str) else None, force=True)
 
 
 def connect_celery_logging() -> None:

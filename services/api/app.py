@@ -312,4 +312,7 @@ def feed_atom(request: Request) -> Response:
 from services.api.metrics import router as metrics_router  # noqa: E402  (issue 7)
 app.include_router(metrics_router)
 from services.api.console import router as console_router  # noqa: E402  (issue 7)
+from shared.telemetry import configure_logging  # noqa: E402
+
 app.include_router(console_router)
+configure_logging()  # JSON lines, unless the process configured logging already

@@ -113,7 +113,8 @@ def test_dead_letter_replayed_from_the_page_reaches_the_target(pipeline, site, s
     operator = bearer(tokens["operator"])
 
     def letter() -> dict | None:
-        items = httpx.get(api + "/console/api/dead-letters", params={"stage": "publish"}, headers=operator).json()["items"]
+        items = httpx.get(api + "/console/api/dead-letters", params={"stage": "publish", "target": "webhook"},
+                          headers=operator).json()["items"]
         return next((item for item in items if item["article_id"] == article_id), None)
 
     dead = wait_until(letter, timeout=60, message="the delivery dead-lettered")
