@@ -84,6 +84,7 @@ def test_read_only_reads_but_cannot_act_and_the_refusal_is_audited(client, token
     assert client.get(f"/console/api/dead-letters/{letter}", headers=viewer).json()["status"] == "open"
     denied = [entry for entry in _audit("dead_letter.discard") if entry[0].startswith("test viewer")]
     assert denied and denied[-1][4] == "denied" and denied[-1][1] == "read-only"
+    assert denied[-1][3] == f"dead letters {letter}"  # what was attempted is recorded with the refusal
     # The audit log is readable through the API, by any token.
     entries = client.get("/audit-log", params={"action": "dead_letter.replay"}, headers=viewer).json()["items"]
     assert any(e["result"] == "denied" and e["actor"].startswith("test viewer") for e in entries)

@@ -381,18 +381,19 @@ def _ids(body: dict[str, Any]) -> list[int]:
 
 async def _letters_action(request: Request, name: str) -> Response:
     body = await _form(request)
-    principal = await run_in_threadpool(access.require_operator, request, f"dead_letter.{name}", None, body.get("csrf"))
+    await run_in_threadpool(access.require_reader, request)
     filt = body.get("filter") if isinstance(body.get("filter"), dict) else None
     if filt is None and str(body.get("all_matching", "")) in ("1", "true", "on"):
         filt = {key: body.get(key) for key in data.LetterFilter.FIELDS}
-    if filt is not None:
-        flt = data.LetterFilter(**filt)
-        ids = await run_in_threadpool(actions.matching_ids, flt)
+    flt = data.LetterFilter(**filt) if filt is not None else None
+    given = _ids(body) if flt is None else []
+    if flt is not None:
         subject = "filter " + json.dumps(flt.as_dict(), ensure_ascii=False)
     else:
-        ids = _ids(body)
-        flt = None
-        subject = "dead letters " + ",".join(str(i) for i in ids[:50]) + ("…" if len(ids) > 50 else "")
+        subject = "dead letters " + ",".join(str(i) for i in given[:50]) + ("…" if len(given) > 50 else "")
+    principal = await run_in_threadpool(access.require_operator, request, f"dead_letter.{name}", subject,
+                                        body.get("csrf"))
+    ids = await run_in_threadpool(actions.matching_ids, flt) if flt is not None else given
     if not ids:
         await run_in_threadpool(access.audit, principal, f"dead_letter.{name}", subject, result="error",
                                 message="nothing selected")
