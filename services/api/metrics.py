@@ -57,7 +57,9 @@ def _suspended_sources() -> dict[str, float]:
     with session_scope() as session:
         for source in session.execute(select(Source)).scalars():
             label = metrics.source_label(session, source.id, source.url)
-            values[label] = max(values.get(label, 0.0), 1.0 if source.status == "suspended" else 0.0)
+            suspended = source.status == "suspended" or bool(getattr(source, "suspended_at", None)) \
+                or getattr(source, "suspended", False) is True
+            values[label] = max(values.get(label, 0.0), 1.0 if suspended else 0.0)
     return values
 
 

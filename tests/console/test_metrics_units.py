@@ -99,3 +99,24 @@ def test_articles_and_deliveries_counted_at_commit_not_on_rollback(console_env) 
             row.status = status
     assert count("deliveries", target=target, outcome="retry") == 2
     assert count("deliveries", target=target, outcome="delivered") == 1
+
+
+def test_suspended_source_and_gauge_providers_show_in_metrics(console_env) -> None:  # noqa: ANN001
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from services.api import metrics as api_metrics
+    from shared.store import Source, session_scope
+
+    host = f"{uuid.uuid4().hex[:10]}.example"
+    with session_scope() as session:
+        session.add(Source(kind="feed", url=f"https://{host}/feed.xml", status="suspended", interval_seconds=900,
+                           error_streak=9))
+    api_metrics.register_gauge("breaker_open", lambda: {"cms": 1})
+    try:
+        text = api_metrics.render_metrics().decode()
+    finally:
+        api_metrics.GAUGE_PROVIDERS.pop("breaker_open", None)
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(text) for s in family.samples}
+    assert samples[("newswire_source_suspended", (("source", host),))] == 1.0
+    assert samples[("newswire_breaker_open", (("target", "cms"),))] == 1.0
