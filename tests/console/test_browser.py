@@ -147,6 +147,18 @@ def test_dead_letter_replayed_from_the_page_reaches_the_target(pipeline, site, s
     assert page.locator('li.step[data-kind="dead-letter"]').count() == 1
     assert page.locator('li.step[data-kind="action"][data-what="dead_letter.replay"]').count() == 1
     shot(page, "story-after-replay")
+    # The targets panel: the webhook with its deliveries, success rate and latency; never its secret.
+    from conftest import WEBHOOK_SECRET
+
+    page.goto(api + "/console/targets")
+    row = page.locator('tr[data-target="webhook"]')
+    assert "delivered" in row.inner_text()
+    shot(page, "targets")
+    targets = httpx.get(api + "/console/api/targets", headers=operator)
+    webhook = next(t for t in targets.json()["items"] if t["name"] == "webhook")
+    assert webhook["deliveries"].get("delivered", 0) >= 1 and webhook["attempts_24h"] >= 2
+    assert 0 < webhook["success_rate_24h"] < 1 and webhook["latency_p50_ms"] is not None
+    assert WEBHOOK_SECRET not in targets.text and WEBHOOK_SECRET[6:] not in page.content()
     audit = httpx.get(api + "/audit-log", params={"action": "dead_letter.replay"}, headers=operator).json()["items"]
     assert audit[0]["result"] == "ok" and audit[0]["actor"].startswith("test operator")
     page.context.close()

@@ -206,8 +206,8 @@ def targets() -> dict[str, Any]:
             "deliveries": counts,
             "attempts_24h": len(tried),
             "success_rate_24h": round(ok / len(tried), 4) if tried else None,
-            "latency_p50_ms": durations[len(durations) // 2] if durations else None,
-            "latency_p95_ms": durations[min(len(durations) - 1, int(len(durations) * 0.95))] if durations else None,
+            "latency_p50_ms": _nearest_rank(durations, 0.50),
+            "latency_p95_ms": _nearest_rank(durations, 0.95),
             "last_error": last_errors.get(name),
             "breaker": ("open" if breakers.get(name) else "closed") if "breaker_open" in GAUGE_PROVIDERS else None,
             "disabled": bool(disabled.get(name)) if "target_disabled" in GAUGE_PROVIDERS else None,
@@ -215,6 +215,10 @@ def targets() -> dict[str, Any]:
         })
     return {"items": items, "config_error": config_error,
             "breakers_available": "breaker_open" in GAUGE_PROVIDERS}
+
+
+def _nearest_rank(ordered: list[float], q: float) -> float | None:
+    return ordered[int(round(q * (len(ordered) - 1)))] if ordered else None
 
 
 def _provided_text(name: str) -> dict[str, str]:
