@@ -208,3 +208,36 @@ def test_read_only_user_sees_no_action_buttons_and_the_api_refuses(pipeline, bro
     assert page.locator("tr.result-denied").count() >= 2
     shot(page, "audit-denied")
     page.context.close()
+
+
+def test_discard_selected_and_all_matching_from_the_page(pipeline, browser, tokens) -> None:  # noqa: ANN001
+    from shared.store.dead_letters import record_dead_letter
+
+    api = pipeline.api_url
+    marker = uuid.uuid4().hex[:12]
+    ids = [record_dead_letter(stage="clean", task="clean.process", payload={"url": f"http://127.0.0.1:9/{marker}/{n}"},
+                              error=ValueError(f"bulk {marker}"), attempts=1) for n in range(4)]
+    page = signed_in(browser, api, tokens["operator"])
+    page.goto(f"{api}/console/dead-letters?error={marker}")
+    page.locator(f'tr[data-id="{ids[-1]}"]').wait_for()
+    # Select the first row with the keyboard (j, x), then "Discard selected".
+    page.locator("main").focus()
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    assert page.locator("input[name=ids]:checked").count() == 1
+    page.locator("button.discard-selected").click()
+    page.locator(".notice").filter(has_text="1 done").wait_for(timeout=15000)
+    operator = bearer(tokens["operator"])
+
+    def status(letter_id: int) -> str:
+        return httpx.get(f"{api}/console/api/dead-letters/{letter_id}", headers=operator).json()["status"]
+
+    assert status(ids[-1]) == "discarded"  # newest first: the first row
+    # The rest by filter, after the page asks to confirm.
+    page.goto(f"{api}/console/dead-letters?error={marker}")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("button.discard-all").click()
+    page.locator(".notice").filter(has_text="3 done").wait_for(timeout=15000)
+    assert [status(i) for i in ids] == ["discarded"] * 4
+    shot(page, "dead-letters-bulk-discarded")
+    page.context.close()
