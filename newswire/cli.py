@@ -272,6 +272,21 @@ from newswire.cli_console import token_app  # noqa: E402  (issue 7)
 
 cli.add_typer(token_app, name="token")
 
+# Ingest (issue 11): this area's commands are registered below this line
+# (end of Ingest)
+
+# Clean (issue 4): this area's commands are registered below this line
+# (end of Clean)
+
+# Enrich (issue 10): this area's commands are registered below this line
+# (end of Enrich)
+
+# Publish (issue 5): this area's commands are registered below this line
+# (end of Publish)
+
+# Deploy (issue 9): this area's commands are registered below this line
+# (end of Deploy)
+
 bench_app = typer.Typer(help="Benchmarks that print figures: the whole pipeline by default, or one stage.")
 cli.add_typer(bench_app, name="bench")
 

@@ -61,6 +61,21 @@ class Settings(BaseSettings):
     log_format: str = "json"  # json (one object per line, with article/source/stage/task ids) or text
     console_cookie_secure: bool = False  # set the console's login cookie Secure (serve the API over HTTPS)
 
+    # Ingest (issue 11): add this area's settings below this line
+    # (end of Ingest)
+
+    # Clean (issue 4): add this area's settings below this line
+    # (end of Clean)
+
+    # Enrich (issue 10): add this area's settings below this line
+    # (end of Enrich)
+
+    # Publish engine (issue 5): add this area's settings below this line
+    # (end of Publish engine)
+
+    # Deploy (issue 9): add this area's settings below this line
+    # (end of Deploy)
+
     @model_validator(mode="after")
     def _timeouts_fit(self) -> "Settings":
         # A message not acked within the visibility timeout is handed out again: it must outlast the slowest

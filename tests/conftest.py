@@ -86,6 +86,11 @@ PIPELINE_ENV = {
     "NEWSWIRE_RETRY_BACKOFF_BASE": "0.2",
     "NEWSWIRE_RETRY_BACKOFF_MAX": "1",
     "NEWSWIRE_DELIVERY_MAX_ATTEMPTS": "4",
+    # ingest (issue 11)
+
+    # publish (issue 5)
+
+    # (end of areas)
 }
 
 

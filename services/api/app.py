@@ -315,4 +315,14 @@ from services.api.console import router as console_router  # noqa: E402  (issue 
 from shared.telemetry import configure_logging  # noqa: E402
 
 app.include_router(console_router)
+
+# Ingest (issue 11): this area's routers are included below this line
+# (end of Ingest)
+
+# Publish (issue 5): this area's routers are included below this line
+# (end of Publish)
+
+# Deploy (issue 9): this area's routers are included below this line
+# (end of Deploy)
+
 configure_logging()  # JSON lines, unless the process configured logging already

@@ -209,3 +209,19 @@ class AuditLog(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     result: Mapped[str] = mapped_column(String(16))  # ok, denied, error
     message: Mapped[str | None] = mapped_column(Text)
+
+
+# Ingest (issue 11): this area's tables go below this line
+# (end of Ingest)
+
+
+# Clean (issue 4): this area's tables go below this line
+# (end of Clean)
+
+
+# Enrich (issue 10): this area's tables go below this line
+# (end of Enrich)
+
+
+# Publish (issue 5): this area's tables go below this line
+# (end of Publish)
