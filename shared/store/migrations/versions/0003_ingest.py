@@ -1,0 +1,24 @@
+"""ingest (issue 11): this area's tables
+
+Revision ID: 0003_ingest
+Revises: 0002_console
+
+The chain is laid down ahead of the work so that areas built in parallel merge
+without competing Alembic heads; the area fills in upgrade() and downgrade().
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+
+
+revision = "0003_ingest"
+down_revision = "0002_console"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
