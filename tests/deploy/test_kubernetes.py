@@ -270,10 +270,22 @@ def test_the_api_has_its_probes_and_a_service() -> None:
     assert "newswire-api" in of_kind(base(), "PodDisruptionBudget")
 
 
-def test_keda_scales_each_stage_on_its_celery_queue() -> None:
-    from shared.celery_app import app as celery
+def celery_queues() -> set[str]:
+    """The queue names of the Celery app, read in a child process: importing shared.celery_app here would fix the
+    app's broker to this process's settings before the pipeline fixture sets REDIS_URL."""
+    import sys
 
-    queues = {queue.name for queue in celery.conf.task_queues}
+    result = subprocess.run(
+        [sys.executable, "-c", "import json; from shared.celery_app import app; "
+                               "print(json.dumps([queue.name for queue in app.conf.task_queues]))"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    return set(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def test_keda_scales_each_stage_on_its_celery_queue() -> None:
+    queues = celery_queues()
     resources = base()
     scaled_objects = of_kind(resources, "ScaledObject")
     config = of_kind(resources, "ConfigMap")[CONFIG]["data"]
