@@ -83,6 +83,7 @@ class Body:
     node: HtmlElement | None
     captions: list[str] = field(default_factory=list)
     link_density: float = 0.0
+    credits: list[str] = field(default_factory=list)  # short lines dropped as credits/furniture: bylines live there
 
 
 def _tag(el) -> str:  # noqa: ANN001
@@ -346,10 +347,11 @@ def _parts(top, scores: dict, stats: dict) -> list:  # noqa: ANN001
     return taken[1:]
 
 
-def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[str], list[str]]:
+def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[str], list[str], list[str]]:
     """Drop link lines, boilerplate and credit lines; cut at a "related stories" heading once the story is in."""
     kept: list[tuple[Line, bool]] = []
     captions: list[str] = []
+    credits: list[str] = []
     for line in lines:
         text = line.text
         if line.caption:
@@ -359,8 +361,10 @@ def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[str], list[
             keep = False
         elif boilerplate.has_phrase(text) and line.units < 200:
             keep = False
+            credits.append(text)
         elif boilerplate.is_credit_line(text) or not line.units:
             keep = False
+            credits.append(text)
         else:
             keep = True
         kept.append((line, keep))
@@ -375,7 +379,7 @@ def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[str], list[
             seen += line.units
     if out and title and _same(out[0], title):
         out = out[1:]
-    return out, captions
+    return out, captions, credits
 
 
 def _same(a: str, b: str) -> bool:
@@ -395,10 +399,10 @@ def _read(root: HtmlElement, by_names: bool, title: str | None) -> Body:
     lines: list[Line] = []
     for node in sorted(set(nodes), key=order.__getitem__):
         lines.extend(_lines(node))
-    text_lines, captions = _clean_lines(lines, title)
+    text_lines, captions, credits = _clean_lines(lines, title)
     s = stats.get(top)
     density = s.links / s.total if s and s.total else 0.0
-    return Body(text_lines, top, captions, density)
+    return Body(text_lines, top, captions, density, credits)
 
 
 def extract_body(root: HtmlElement, title: str | None = None) -> Body:
