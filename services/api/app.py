@@ -323,6 +323,8 @@ app.include_router(console_router)
 # (end of Publish)
 
 # Deploy (issue 9): this area's routers are included below this line
+from services.api.probes import router as probes_router  # noqa: E402
+app.include_router(probes_router)
 # (end of Deploy)
 
 configure_logging()  # JSON lines, unless the process configured logging already
