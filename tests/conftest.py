@@ -89,6 +89,7 @@ PIPELINE_ENV = {
     # ingest (issue 11)
 
     # publish (issue 5)
+    "NEWSWIRE_DELIVERY_SCHEDULE": "0,0.2,0.4,0.8",
 
     # (end of areas)
 }
