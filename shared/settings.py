@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     # (end of Clean)
 
     # Enrich (issue 10): add this area's settings below this line
+    # Per-enricher time budgets in seconds, JSON: NEWSWIRE_ENRICH_BUDGETS='{"entities": 2, "places": 1}'
+    enrich_budgets: dict[str, float] = Field(default_factory=dict)
+    enrich_max_chars: int = 6000  # entities, places and keywords read the title and the first this many characters
+    enrich_preload: bool = True  # load the enrich models when an enrich worker starts, before the pool forks
     # (end of Enrich)
 
     # Publish engine (issue 5): add this area's settings below this line
