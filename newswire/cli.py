@@ -288,6 +288,41 @@ cli.add_typer(sources_app, name="sources")
 # (end of Publish)
 
 # Deploy (issue 9): this area's commands are registered below this line
+probe_app = typer.Typer(help="Container health probes (exit 0 = healthy), as Kubernetes runs them.")
+cli.add_typer(probe_app, name="probe")
+
+
+@probe_app.command("worker")
+def probe_worker(
+    stage: str = typer.Argument(..., help=f"One of: {', '.join(STAGES)}"),
+    liveness: bool = typer.Option(False, "--liveness", help="Pass while Redis is unreachable (not the worker's fault)"),
+) -> None:
+    """Is this host's worker for STAGE consuming? (its heartbeat in Redis)"""
+    from newswire.probe import worker_heartbeat
+
+    _probe_exit(worker_heartbeat(stage, liveness=liveness))
+
+
+@probe_app.command("migrations")
+def probe_migrations(
+    wait: float = typer.Option(0.0, "--wait", help="Keep checking for up to this many seconds"),
+) -> None:
+    """Is the database at the migrations this code ships? (an init container waits on it)"""
+    from newswire.probe import migrations_current
+
+    deadline = time.monotonic() + wait
+    result = migrations_current()
+    while not result.ok and time.monotonic() < deadline:
+        time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
+        result = migrations_current()
+    _probe_exit(result)
+
+
+def _probe_exit(result) -> None:  # noqa: ANN001
+    print(("ok: " if result.ok else "failing: ") + result.message, file=sys.stdout if result.ok else sys.stderr)
+    raise typer.Exit(0 if result.ok else 1)
+
+
 # (end of Deploy)
 
 bench_app = typer.Typer(help="Benchmarks that print figures: the whole pipeline by default, or one stage.")

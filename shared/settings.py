@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     retry_max: int = 5
     retry_backoff_base: float = 2.0
     retry_backoff_max: float = 600.0
-    delivery_max_attempts: int = 8
+    delivery_max_attempts: int = 10
 
     # Publish
     webhook_url: str | None = None
@@ -86,9 +86,22 @@ class Settings(BaseSettings):
     # (end of Clean)
 
     # Enrich (issue 10): add this area's settings below this line
+    # Per-enricher time budgets in seconds, JSON: NEWSWIRE_ENRICH_BUDGETS='{"entities": 2, "places": 1}'
+    enrich_budgets: dict[str, float] = Field(default_factory=dict)
+    enrich_max_chars: int = 6000  # entities, places and keywords read the title and the first this many characters
+    enrich_preload: bool = True  # load the enrich models when an enrich worker starts, before the pool forks
     # (end of Enrich)
 
     # Publish engine (issue 5): add this area's settings below this line
+    # Seconds before each attempt (Standard Webhooks' schedule); attempts = min(len, delivery_max_attempts).
+    delivery_schedule: str = "0,5,300,1800,7200,18000,36000,50400,72000,86400"
+    delivery_batch: int = 100  # deliveries claimed at once by one drain of one target
+    delivery_concurrency: int = 8  # default in-flight requests per target, shared by every worker
+    delivery_drain_seconds: float = 20.0  # one drain task works this long, then hands over to a new task
+    breaker_threshold: int = 10  # consecutive failures that open a target's circuit breaker
+    breaker_cooldown: float = 30.0  # seconds the breaker stays open before one half-open probe
+    disable_after: float = 5 * 24 * 3600.0  # a target failing (no success) this long is disabled
+    websub_hub: str | None = None  # advertised in the feeds and pinged when they change
     # (end of Publish engine)
 
     # Deploy (issue 9): add this area's settings below this line

@@ -93,6 +93,7 @@ PIPELINE_ENV = {
     "NEWSWIRE_INGEST_MIN_INTERVAL": "1",
 
     # publish (issue 5)
+    "NEWSWIRE_DELIVERY_SCHEDULE": "0,0.2,0.4,0.8",
 
     # (end of areas)
 }

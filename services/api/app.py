@@ -202,6 +202,7 @@ def article_detail(article_id: str) -> dict[str, Any] | None:
                 "deliveries": [
                     {
                         "target": d.target,
+                        "event": d.event,
                         "key": d.idempotency_key,
                         "status": d.status,
                         "attempts": d.attempts,
@@ -216,6 +217,7 @@ def article_detail(article_id: str) -> dict[str, Any] | None:
                                 "status_code": a.status_code,
                                 "error": a.error,
                                 "worker": a.worker,
+                                "response_excerpt": a.response_excerpt,
                             }
                             for a in d.attempt_log
                         ],
@@ -225,6 +227,11 @@ def article_detail(article_id: str) -> dict[str, Any] | None:
             }
             for version in article.versions
         ]
+        from services.publish.explain import routing_by_version  # publish engine (issue 5)
+
+        routing = routing_by_version(session, [version.id for version in article.versions])
+        for version, shown in zip(article.versions, detail["versions"]):
+            shown["routing"] = routing.get(version.id, [])
         return detail
 
 
@@ -326,6 +333,8 @@ app.include_router(sources_router)
 # (end of Publish)
 
 # Deploy (issue 9): this area's routers are included below this line
+from services.api.probes import router as probes_router  # noqa: E402
+app.include_router(probes_router)
 # (end of Deploy)
 
 configure_logging()  # JSON lines, unless the process configured logging already

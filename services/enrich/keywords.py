@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from shared.payload import ArticlePayload, EnrichPart
 
+VERSION = "keywords-1"
 TOP_K = 10
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -31,6 +32,11 @@ def _yake(language: str):  # noqa: ANN202
         return yake.KeywordExtractor(lan=language, n=2, top=TOP_K, dedupLim=0.7)
     except Exception:  # noqa: BLE001  (no stop-word list for this language)
         return yake.KeywordExtractor(lan="en", n=2, top=TOP_K, dedupLim=0.7)
+
+
+def load() -> None:
+    _jieba()
+    _yake("en")
 
 
 def keywords_for(title: str, text: str, language: str | None) -> list[str]:

@@ -6,6 +6,7 @@ import re
 
 from shared.payload import ArticlePayload, EnrichPart
 
+VERSION = "reading-1"
 WORDS_PER_MINUTE = 230
 CJK_CHARS_PER_MINUTE = 400
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")

@@ -1,25 +1,128 @@
-"""The enrichers, in the order they run. Each adds to the enrich part and never touches another stage's."""
+"""The enrichers, in the order they run, each with a version and a time budget.
+
+An enricher is a plain function ``(payload, part) -> None`` that fills its own fields of
+the enrich part. The registry runs them in order; one that raises or runs past its budget
+leaves its error in ``part.errors`` and the article goes on without that part: enrichment
+never blocks publishing.
+"""
 
 from __future__ import annotations
 
-from typing import Callable
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
 
 from shared.payload import ArticlePayload, EnrichPart
-from services.enrich.keywords import enrich_keywords
-from services.enrich.language import enrich_language
-from services.enrich.reading_time import enrich_reading_time
+from shared.telemetry import get_logger
 
-Enricher = Callable[[ArticlePayload, EnrichPart], None]
+log = get_logger(__name__)
 
-ENRICHERS: list[tuple[str, Enricher]] = [
-    ("language", enrich_language),  # first: the others read part.language
-    ("keywords", enrich_keywords),
-    ("reading_time", enrich_reading_time),
-]
+EnrichFunction = Callable[[ArticlePayload, EnrichPart], None]
 
 
-def run_enrichers(payload: ArticlePayload) -> EnrichPart:
+class EnricherTimeout(Exception):
+    """An enricher ran past its time budget."""
+
+
+@dataclass(frozen=True)
+class Enricher:
+    name: str
+    version: str
+    run: EnrichFunction
+    budget: float = 5.0  # seconds of wall time; NEWSWIRE_ENRICH_BUDGETS overrides per name
+    load: Callable[[], object] | None = field(default=None, compare=False)  # loads its models once per process
+
+
+@contextmanager
+def time_budget(seconds: float | None, name: str) -> Iterator[None]:
+    """Raise EnricherTimeout in the body once ``seconds`` pass (SIGALRM; main thread only, else unbounded).
+
+    Celery's prefork children run tasks in their main thread, and Celery's own limits use
+    other signals (soft: SIGUSR1, hard: SIGKILL from the parent), so SIGALRM is ours to use.
+    """
+    if not seconds or seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _expired(_signum, _frame):  # noqa: ANN001, ANN202
+        raise EnricherTimeout(f"{name} ran past its budget of {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, _expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _registry() -> list[Enricher]:
+    from services.enrich import keywords, language, reading_time, summary
+
+    return [
+        # language first: the others read part.language
+        Enricher("language", language.VERSION, language.enrich_language, 2.0, language.load),
+        Enricher("keywords", keywords.VERSION, keywords.enrich_keywords, 3.0, keywords.load),
+        Enricher("summary", summary.VERSION, summary.enrich_summary, 2.0),
+        Enricher("reading_time", reading_time.VERSION, reading_time.enrich_reading_time, 1.0),
+    ]
+
+
+_ENRICHERS: list[Enricher] | None = None
+
+
+def enrichers() -> list[Enricher]:
+    global _ENRICHERS
+    if _ENRICHERS is None:
+        _ENRICHERS = _registry()
+    return _ENRICHERS
+
+
+def budgets(chain: list[Enricher] | None = None) -> dict[str, float]:
+    """Each enricher's budget in seconds: its default, unless NEWSWIRE_ENRICH_BUDGETS names it (0: none)."""
+    from shared.settings import get_settings
+
+    overrides = get_settings().enrich_budgets
+    return {item.name: float(overrides.get(item.name, item.budget)) for item in chain or enrichers()}
+
+
+def load_models() -> dict[str, float]:
+    """Load every enricher's models once (at worker start, before the pool forks). Returns seconds per enricher."""
+    took: dict[str, float] = {}
+    for item in enrichers():
+        if item.load is None:
+            continue
+        start = time.perf_counter()
+        try:
+            item.load()
+        except Exception as exc:  # noqa: BLE001  (the enricher records the same error per article)
+            log.warning("enrich model load failed", extra={"enricher": item.name, "error": repr(exc)})
+        took[item.name] = round(time.perf_counter() - start, 3)
+    return took
+
+
+def run_enrichers(payload: ArticlePayload, only: list[str] | None = None,
+                  chain: list[Enricher] | None = None) -> EnrichPart:
+    """Run ``chain`` (default: the registry) on the article; ``only`` keeps the named enrichers."""
     part = EnrichPart()
-    for _name, enricher in ENRICHERS:
-        enricher(payload, part)
+    chain = enrichers() if chain is None else chain
+    limits = budgets(chain)
+    for item in chain:
+        if only is not None and item.name not in only:
+            continue
+        part.versions[item.name] = item.version
+        before = part.model_dump(exclude={"versions", "errors"})
+        try:
+            with time_budget(limits[item.name], item.name):
+                item.run(payload, part)
+        except Exception as exc:  # noqa: BLE001  (a failing enricher never fails the article)
+            # Whatever it half wrote is taken back: the article goes on without that part.
+            restored = EnrichPart.model_validate(before)
+            for key in before:
+                setattr(part, key, getattr(restored, key))
+            part.errors[item.name] = f"{type(exc).__name__}: {exc}"[:500]
+            log.warning("enricher failed", extra={"enricher": item.name, "error": part.errors[item.name]})
     return part

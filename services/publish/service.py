@@ -1,14 +1,17 @@
-"""The publish stage: mark the version published (feeds read it from the store) and plan its deliveries."""
+"""The publish stage: mark the version published (feeds read it from the store), route it and plan its
+deliveries. Plain functions; services.publish.tasks is the Celery shell."""
 
 from __future__ import annotations
 
 from shared.errors import PermanentError
 from shared.payload import ArticlePayload, utcnow
 from shared.store import find_version, session_scope
-from services.publish.delivery import plan_deliveries
+from services.publish.engine import plan
+from services.publish.targets import TargetBase
 
 
-def publish(payload: ArticlePayload, targets: list[str]) -> list[int]:
+def publish(payload: ArticlePayload, targets: dict[str, TargetBase]) -> list[str]:
+    """Returns the targets that now have deliveries to send."""
     if payload.version is None:
         raise PermanentError("publish needs a versioned article")
     now = utcnow()
@@ -21,5 +24,5 @@ def publish(payload: ArticlePayload, targets: list[str]) -> list[int]:
             version.status = "published"
             version.published_at = now
         version_id = version.id
-    # Hand-off after commit: delivery rows exist before any delivery task is sent.
-    return plan_deliveries(version_id, payload.id, payload.version, targets)
+    # Routing and delivery rows after the version is committed; tasks are sent after those commit.
+    return plan(version_id, targets)

@@ -1,58 +1,79 @@
-"""Publish tasks: the thin shell around services.publish."""
+"""Publish tasks: the thin shell around services.publish (service, engine, dispatch)."""
 
 from __future__ import annotations
+
+import uuid
 
 from shared.celery_app import app
 from shared.jobs import set_fetch_state
 from shared.settings import get_settings
-from shared.stage_task import StageTask, backoff_seconds
+from shared.stage_task import StageTask
+from shared.store.dead_letters import record_dead_letter
 from shared.telemetry import get_logger
-from services.publish import delivery as deliveries
+from services.publish import dispatch, engine, replay
 from services.publish.service import publish
 from services.publish.targets import configured_targets
 
 log = get_logger(__name__)
 
 
+def kick(name: str, countdown: float | None = None) -> None:
+    drain.apply_async(args=[name], queue="publish", countdown=countdown)
+
+
 @app.task(bind=True, base=StageTask, name="publish.process", stage="publish")
 def process(self: StageTask, message: dict) -> dict:
-    done = self.run_stage(message, lambda payload: publish(payload, sorted(configured_targets())))
+    done = self.run_stage(message, lambda payload: publish(payload, configured_targets()))
     if done is None:
         return {"status": "failed"}
-    payload, delivery_ids = done
-    for delivery_id in delivery_ids:
-        deliver.delay(delivery_id)
+    payload, touched = done
+    for name in touched:
+        kick(name)
     set_fetch_state(payload.fetch_id, "published", article_id=payload.id, version=payload.version)
-    return {"status": "published", "deliveries": delivery_ids}
+    return {"status": "published", "targets": touched}
+
+
+@app.task(bind=True, base=StageTask, name="publish.drain", stage="publish")
+def drain(self: StageTask, name: str) -> dict:
+    """Send one target's due deliveries for a while; hand over to a new task or sleep until the next is due."""
+    target = configured_targets().get(name)
+    if target is None:
+        log.warning("drain for %s: no such target is configured; its deliveries wait", name)
+        return {"status": "unknown-target"}
+    settings = get_settings()
+    owner = uuid.uuid4().hex
+    if not dispatch.lock(name, owner, settings.delivery_drain_seconds + engine.LEASE.total_seconds()):
+        return {"status": "busy"}
+    try:
+        report = engine.drain(target)
+    finally:
+        dispatch.unlock(name, owner)
+    for dead in report.dead:
+        record_dead_letter(stage="publish", task="publish.deliver", payload=dead, error=dead["error"],
+                           attempts=dead["attempts"])
+    if report.stopped == "time" or dispatch.has_due(name):
+        kick(name)  # more to do (or planned while we were finishing): a new task, so others get a turn
+    elif report.next_due is not None and report.stopped not in ("paused", "disabled"):
+        countdown = dispatch.should_wake(name, report.next_due)
+        if countdown is not None:
+            kick(name, countdown)
+    return {"status": report.stopped, "sent": report.sent, "delivered": report.delivered,
+            "retrying": report.retrying, "failed": report.failed}
 
 
 @app.task(bind=True, base=StageTask, name="publish.deliver", stage="publish")
 def deliver(self: StageTask, delivery_id: int) -> dict:
-    settings = get_settings()
-    final = self.request.retries + 1 >= settings.delivery_max_attempts
-    try:
-        result = deliveries.deliver(delivery_id, configured_targets(), final_attempt=final)
-    except Exception as exc:  # noqa: BLE001  (the store is down, say: the delivery row stays, retry)
-        self.fail(exc, {"delivery_id": delivery_id})
-        return {"status": "failed"}
-    if result.status == "retry":
-        countdown = backoff_seconds(self.request.retries, result.error.retry_after if result.error else None)
-        deliveries.schedule_next(delivery_id, countdown)
-        log.warning("delivery %d attempt %d failed (%s); next in %.1fs", delivery_id, result.attempts,
-                    result.error.reason if result.error else "?", countdown)
-        raise self.retry(countdown=countdown, max_retries=None)
-    if result.status == "failed":
-        from shared.store.dead_letters import record_dead_letter
-
-        record_dead_letter(stage="publish", task=self.name, payload=result.describe(),
-                           error=result.error or "delivery failed", attempts=result.attempts)
-    return {"status": result.status, "delivery_id": delivery_id}
+    """Send one delivery again (a replayed dead letter): due now, with a fresh retry schedule."""
+    names = replay.replay_ids([delivery_id])
+    for name in names:
+        kick(name)
+    return {"status": "replayed" if names else "nothing-to-replay", "delivery_id": delivery_id}
 
 
 @app.task(bind=True, base=StageTask, name="publish.sweep", stage="publish")
 def sweep(self: StageTask) -> int:
-    """Re-send deliveries whose task was lost; the claim makes a duplicate harmless."""
-    stuck = deliveries.stuck_deliveries()
-    for delivery_id in stuck:
-        deliver.delay(delivery_id)
-    return len(stuck)
+    """Kick every target with due deliveries: retries whose wake-up was too far to schedule, lost tasks."""
+    names = [name for name in dispatch.due_targets() if name in configured_targets()]
+    for name in names:
+        kick(name)
+    return len(names)

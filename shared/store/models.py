@@ -125,7 +125,8 @@ class Delivery(Base):
     """One row per (article version, target); its key is stored before the first send."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("version_id", "target", name="uq_delivery"),)
+    __table_args__ = (UniqueConstraint("version_id", "target", "event", name="uq_delivery"),
+                      Index("ix_deliveries_due", "target", "status", "next_attempt_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("article_versions.id", ondelete="CASCADE"))
@@ -139,6 +140,11 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
+    # publish engine (issue 5): publish/update/correct/retract; who holds the claim; attempts before a replay
+    event: Mapped[str] = mapped_column(String(16), default="publish")
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    attempt_base: Mapped[int] = mapped_column(Integer, default=0)
+    remote_id: Mapped[str | None] = mapped_column(Text)  # the receiver's id for it (a WordPress post id)
 
     version: Mapped[ArticleVersion] = relationship(back_populates="deliveries")
     attempt_log: Mapped[list["DeliveryAttempt"]] = relationship(
@@ -157,6 +163,7 @@ class DeliveryAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str | None] = mapped_column(String(255))
+    response_excerpt: Mapped[str | None] = mapped_column(Text)  # publish engine (issue 5)
 
     delivery: Mapped[Delivery] = relationship(back_populates="attempt_log")
 
@@ -279,4 +286,45 @@ class SourceEntry(Base):
 
 
 # Publish (issue 5): this area's tables go below this line
+class TargetState(Base):
+    """What operators and the engine decided about a target: paused, disabled (and why), failing since."""
+
+    __tablename__ = "publish_targets"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    paused: Mapped[bool] = mapped_column(default=False)
+    disabled: Mapped[bool] = mapped_column(default=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    failing_since: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RoutingDecision(Base):
+    """For one article version and one target: sent or not, and the rule that decided."""
+
+    __tablename__ = "routing_decisions"
+    __table_args__ = (UniqueConstraint("version_id", "target", name="uq_routing_decision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("article_versions.id", ondelete="CASCADE"), index=True)
+    target: Mapped[str] = mapped_column(String(128))
+    decision: Mapped[str] = mapped_column(String(16))  # send, skip
+    rule: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PublishEvent(Base):
+    """A retraction or correction of an article, by an operator or a source."""
+
+    __tablename__ = "publish_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(36), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # retract, correct
+    note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str | None] = mapped_column(String(160))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 # (end of Publish)

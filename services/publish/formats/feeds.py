@@ -6,33 +6,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 from xml.etree import ElementTree as ET
 
-from shared.store.models import Article, ArticleVersion
-
-
-def article_document(article: Article, version: ArticleVersion) -> dict[str, Any]:
-    clean = version.clean or {}
-    enrich = version.enrich or {}
-    return {
-        "id": article.id,
-        "version": version.version,
-        "url": article.url,
-        "canonical_url": article.canonical_url or article.url,
-        "title": clean.get("title"),
-        "text": clean.get("text"),
-        "html": clean.get("html"),
-        "authors": clean.get("authors", []),
-        "published": clean.get("published"),
-        "site_name": clean.get("site_name"),
-        "language": enrich.get("language"),
-        "keywords": enrich.get("keywords", []),
-        "reading_time_minutes": enrich.get("reading_time_minutes"),
-        "content_hash": version.content_hash,
-        "updated": _iso(version.published_at or version.created_at),
-    }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if value else None
+from services.publish.formats.document import iso as _iso
 
 
 def json_feed(items: Iterable[dict[str, Any]], *, base_url: str, next_url: str | None = None) -> dict[str, Any]:

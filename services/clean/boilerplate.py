@@ -1,0 +1,100 @@
+"""What boilerplate looks like, in Chinese and English: class/id names, phrases and whole lines.
+
+Plain data and small predicates; ``content.py`` uses them to drop page furniture before and after it scores
+the text blocks. The lists are general (what news sites and content farms wrap stories in), never tuned to
+one page.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Class/id words of blocks that are page furniture, not the story (readability's list, widened). Matched as whole
+# words of the normalised names (see ``names``): "pageRow" is not a "pager", "sidebar_right" is a "sidebar".
+UNLIKELY = re.compile(
+    r"(?<![a-z0-9])(?:ad|ads|adv|advert\w*|banners?|breadcrumbs?|crumbs?|combx|comments?|community|cookies?|"
+    r"disqus|extra|footer|gdpr|header|legends?|menus?|nav|navbar|navigation|related|remark|replies|rss|"
+    r"shoutbox|sidebar|skyscraper|social|sponsor\w*|supplemental|agegate|pagination|pager|popup|"
+    r"recommend\w*|share|sharing|subscribe|newsletter|copyright|disclaimer|toolbar|tags|hot-?news|"
+    r"hot-?list|rank\w*|friend-?links?|flinks?|masthead|signup|promo|outbrain|taboola|modal|qrcode|erweima|"
+    r"login|search|widget)(?![a-z0-9])",
+)
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+
+
+def names(class_id: str) -> str:
+    """Class and id as lower-case words: camelCase split, so word boundaries fall where the author meant."""
+    return _CAMEL.sub(r"\1-\2", class_id).lower()
+
+
+# Tokens that keep a block in play despite an unlikely token (an "article-comments-count" is not a comment box).
+MAYBE = re.compile(r"and|article|body|column|content|main|shadow|text|story|entry|post|detail|endtext|artibody",
+                   re.IGNORECASE)
+POSITIVE = re.compile(
+    r"article|body|content|entry|hentry|h-entry|main|page|post|text|blog|story|detail|endtext|artibody|"
+    r"zhengwen|neirong|wenzhang|news_?txt|newstext|con_?txt",
+    re.IGNORECASE,
+)
+NEGATIVE = re.compile(
+    r"-ad-|hidden|^hid$|\bhid\b|banner|combx|comment|com-|contact|foot|footer|footnote|gdpr|masthead|media|"
+    r"meta|outbrain|promo|related|scroll|share|shoutbox|sidebar|skyscraper|sponsor|shopping|tags|tool|widget|"
+    r"recommend|copyright|disclaimer|byline|author|dateline|caption|credit|subscribe|newsletter|nav|menu|"
+    r"breadcrumb|rank|hot|friend|flink|login|qrcode",
+    re.IGNORECASE,
+)
+
+# Strings that mark a line as furniture wherever they stand (copyright, share widgets, link lists).
+PHRASES_ZH = (
+    "版权所有", "版权声明", "版权归", "转载请注明", "未经授权", "未经许可", "ICP备", "ICP证", "网安备",
+    "公网安备", "相关新闻", "相关推荐", "相关阅读", "相关文章", "相关报道", "热门推荐", "热点推荐", "猜你喜欢",
+    "推荐阅读", "延伸阅读", "友情链接", "网站地图", "分享到", "分享至", "用微信扫码", "扫一扫", "扫描二维码",
+    "客户端下载", "下载客户端", "免责声明", "关于我们", "联系我们", "广告服务", "广告合作", "上一篇", "下一篇",
+    "返回首页", "返回顶部", "打印本页", "关闭窗口", "我要评论", "我来说两句", "发表评论", "网友评论", "点击进入专题",
+    "责任编辑", "责编", "本文来源", "原标题", "更多精彩", "点击查看", "加入收藏", "设为首页",
+)
+PHRASES_EN = (
+    "All rights reserved", "All Rights Reserved", "Copyright", "©", "Privacy Policy", "Terms of Use",
+    "Terms of Service", "Cookie Policy", "Related Articles", "Related Stories", "Related Posts", "Read more:",
+    "You may also like", "Recommended for you", "Follow us on", "Share this", "Sign up for", "Subscribe to our",
+    "Leave a Reply", "Leave a comment", "Advertisement", "ADVERTISEMENT", "Click here to", "Newsletter",
+    "Most Popular", "Most Read", "Trending Now", "Share on Facebook", "Share on Twitter",
+)
+PHRASES = PHRASES_ZH + PHRASES_EN
+_PHRASE_RE = re.compile("|".join(re.escape(p) for p in sorted(PHRASES, key=len, reverse=True)))
+
+# A short line that opens a list of other stories: everything after it in the container goes.
+SECTION_END = re.compile(
+    r"^\W*(相关(新闻|推荐|阅读|文章|报道|链接|专题)|热门推荐|热点推荐|猜你喜欢|推荐阅读|延伸阅读|更多(新闻|阅读|精彩)|"
+    r"友情链接|今日推荐|编辑推荐|精彩推荐|网友评论|我要评论|发表评论|"
+    r"related (articles|stories|posts|coverage|news|content)|more (stories|from|on this)|you may also like|"
+    r"recommended( for you| stories)?|read (more|next)|most (popular|read)|trending|also read|see also|"
+    r"comments?|leave a (reply|comment))\W*$",
+    re.IGNORECASE,
+)
+
+# Lines that are bylines/credits/editor notes rather than story text (the story keeps its dateline).
+CREDIT_LINE = re.compile(
+    r"^\W*[\(（\[【]?\s*(责任编辑|责编|编辑|校对|审核|终审|值班编辑|本文来源|来源|文章来源|稿件来源|原标题|原题为?|"
+    r"图片来源|图片|摄影|供图|作者|记者|采写|撰文|文|图)\s*[:：/]",
+)
+
+
+# Marks of a site footer: a block holding one of these is not a part of the story.
+FOOTER = re.compile(r"©|\(c\)\s*\d{4}|copyright|all rights reserved|版权所有|版权归|著作权|免责声明|不代表本(?:网|站)观点|ICP[备证]|privacy policy|terms of (use|service)",
+                    re.IGNORECASE)
+
+
+def is_footer(text: str) -> bool:
+    return FOOTER.search(text) is not None
+
+
+def has_phrase(text: str) -> bool:
+    return _PHRASE_RE.search(text) is not None
+
+
+def is_section_end(text: str) -> bool:
+    return len(text) <= 40 and SECTION_END.match(text.strip()) is not None
+
+
+def is_credit_line(text: str) -> bool:
+    return len(text) <= 60 and CREDIT_LINE.match(text) is not None

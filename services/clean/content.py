@@ -1,0 +1,420 @@
+"""Main text: find the story's container in a parsed page and read its paragraphs.
+
+A readability-style scorer made CJK-aware, written here because no library does all of it (see
+docs/architecture.md, Clean):
+
+- text length is weighted: a Han/kana/hangul character carries about as much as two Latin letters, so a
+  Chinese paragraph of 40 characters counts like an English one of 80;
+- commas count in both scripts (，、；。 as well as , ;);
+- one bottom-up pass computes every element's text, link text and inline text, so scoring is linear in
+  the page (no repeated ``text_content()`` calls);
+- text that sits directly in a <div>/<td> between <br>s (common on Chinese sites) is a paragraph of that
+  container;
+- page furniture goes before scoring (class/id tokens, <nav>, forms' controls) and after it, line by line:
+  link lists, boilerplate phrases (版权所有, 分享到, Related Articles ...), credit lines (责任编辑：...),
+  and everything after a "相关推荐" / "Related Articles" heading.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+from services.clean import boilerplate
+
+DROP_TAGS = ("script", "style", "noscript", "iframe", "object", "embed", "svg", "canvas", "select", "button",
+             "input", "textarea", "nav", "template", "map", "audio", "video", "title", "link", "meta", "base")
+BLOCK_TAGS = frozenset({
+    "p", "div", "td", "th", "tr", "tbody", "thead", "tfoot", "table", "li", "ul", "ol", "dl", "dt", "dd",
+    "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "section", "article", "main", "figure",
+    "figcaption", "form", "center", "header", "footer", "aside", "address", "hr", "body", "html", "fieldset",
+    "details", "summary", "caption", "hgroup",
+})
+PARAGRAPH_TAGS = frozenset({"p", "pre", "blockquote", "li", "dd", "dt", "h2", "h3", "h4", "h5", "h6",
+                            "span", "font", "b", "strong", "em", "i", "a", "figcaption"})
+CANDIDATE_BONUS = {"div": 5, "article": 8, "section": 3, "main": 5, "td": 3, "pre": 3, "blockquote": 3,
+                   "form": -3, "ul": -3, "ol": -3, "dl": -3, "li": -3, "th": -5, "address": -3,
+                   "h1": -5, "h2": -5, "h3": -5, "h4": -5, "h5": -5, "h6": -5}
+CAPTION_TAGS = frozenset({"figcaption"})
+
+_CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\u3040-\u30ff]")
+_COMMAS = re.compile("[,，、;；。]")
+_SPACE = re.compile(r"\s+")
+MIN_PARAGRAPH = 25
+RETRY_BELOW = 250
+PART_SHARE = 0.3
+PART_LEVELS = 4
+NAMED_SIZE = 500  # weighted characters a container needs for its class name to count in full
+
+
+def weight(text: str | None) -> int:
+    """Length with CJK characters counted double (they carry about two Latin letters' worth of text)."""
+    if not text:
+        return 0
+    text = text.strip()
+    return len(text) + len(_CJK.findall(text)) if text else 0
+
+
+@dataclass
+class Stats:
+    total: int = 0
+    links: int = 0
+    inline: int = 0
+    inline_links: int = 0
+    commas: int = 0
+
+
+@dataclass
+class Line:
+    text: str
+    units: int
+    link_units: int
+    tag: str
+    caption: bool = False
+
+
+@dataclass
+class Body:
+    lines: list[str]
+    node: HtmlElement | None
+    captions: list[str] = field(default_factory=list)
+    link_density: float = 0.0
+    credits: list[str] = field(default_factory=list)  # short lines dropped as credits/furniture: bylines live there
+
+
+def _tag(el) -> str:  # noqa: ANN001
+    tag = el.tag
+    return tag.lower() if isinstance(tag, str) else ""
+
+
+def _class_id(el) -> str:  # noqa: ANN001
+    return f"{el.get('class') or ''} {el.get('id') or ''}"
+
+
+def prune(root: HtmlElement, by_names: bool = True) -> None:
+    """Remove what is never story text: scripts, styles, controls, navigation, and blocks named as furniture.
+
+    A block named as furniture that holds over half the page's text is kept (some sites wrap the whole page in
+    an "advertisement-off-canvas" or "header" div); scoring sorts it out.
+    """
+    etree.strip_elements(root, etree.Comment, etree.ProcessingInstruction, *DROP_TAGS, with_tail=False)
+    doomed = []
+    sizes = measure(root) if by_names else {}
+    body_size = max((s.total for s in sizes.values()), default=0)
+    for el in root.iter():
+        tag = _tag(el)
+        if not tag or tag in ("html", "body", "article", "main", "a"):
+            continue
+        if by_names:
+            names = boilerplate.names(_class_id(el))
+            if names.strip() and boilerplate.UNLIKELY.search(names) and not boilerplate.MAYBE.search(names):
+                if sizes[el].total <= 0.5 * body_size:
+                    doomed.append(el)
+                    continue
+        style = el.get("style")
+        if style and "display:none" in style.replace(" ", "").lower():
+            doomed.append(el)
+        elif el.get("hidden") is not None:
+            doomed.append(el)
+    for el in doomed:
+        if el.getparent() is not None:
+            _drop_keep_tail(el)
+
+
+def _drop_keep_tail(el) -> None:  # noqa: ANN001
+    parent = el.getparent()
+    tail = el.tail
+    if tail and tail.strip():
+        previous = el.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(el)
+
+
+def measure(root: HtmlElement) -> dict:
+    """One bottom-up pass: each element's text, link text, inline text (outside child blocks) and commas."""
+    stats: dict = {}
+    for el in reversed(list(root.iter())):
+        tag = _tag(el)
+        if not tag:
+            continue
+        s = Stats()
+        own = weight(el.text)
+        s.total = own
+        s.inline = own
+        s.commas = len(_COMMAS.findall(el.text)) if el.text else 0
+        for child in el:
+            cs = stats.get(child)
+            tail = weight(child.tail)
+            tail_commas = len(_COMMAS.findall(child.tail)) if child.tail else 0
+            s.total += tail
+            s.inline += tail
+            s.commas += tail_commas
+            if cs is None:
+                continue
+            s.total += cs.total
+            s.links += cs.links
+            if _tag(child) not in BLOCK_TAGS:
+                s.inline += cs.inline
+                s.inline_links += cs.inline if _tag(child) == "a" else cs.inline_links
+                s.commas += cs.commas
+        if tag == "a":
+            s.links = s.total
+        stats[el] = s
+    return stats
+
+
+def _class_weight(el) -> int:  # noqa: ANN001
+    names = _class_id(el)
+    if not names.strip():
+        return 0
+    score = 0
+    if boilerplate.NEGATIVE.search(names):
+        score -= 25
+    if boilerplate.POSITIVE.search(names):
+        score += 25
+    return score
+
+
+def _in_link(el) -> bool:  # noqa: ANN001
+    return any(_tag(a) == "a" for a in el.iterancestors())
+
+
+def score(root: HtmlElement, stats: dict) -> dict:
+    """Readability's paragraph scoring, fed by inline text so <br>-separated text counts too."""
+    scores: dict = {}
+
+    def add(node, amount: float) -> None:  # noqa: ANN001
+        if node not in scores:
+            scores[node] = CANDIDATE_BONUS.get(_tag(node), 0) + _class_weight(node)
+        scores[node] += amount
+
+    for el, s in stats.items():
+        if s.inline < MIN_PARAGRAPH or s.inline_links > 0.5 * s.inline:
+            continue
+        tag = _tag(el)
+        value = 1 + s.commas + min(s.inline / 100, 3)
+        if tag in ("span", "font", "b", "strong", "em", "i", "a"):
+            continue  # counted through their block
+        if _in_link(el) or (s.total < 2000 and boilerplate.is_footer(el.text_content())):
+            continue  # a teaser inside a link, a copyright notice or a disclaimer is never the story
+        if tag in PARAGRAPH_TAGS:
+            node, level = el.getparent(), 0
+        else:
+            node, level = el, 0
+        while node is not None and level < 5 and _tag(node) not in ("html",):
+            divider = 1 if level == 0 else 2 if level == 1 else level * 3
+            add(node, value / divider)
+            node = node.getparent()
+            level += 1
+    for node in scores:
+        s = stats.get(node)
+        if s and s.total:
+            # A class name such as "article-body" vouches for a container, not for a short heading inside it.
+            names = _class_weight(node) * (1 - min(1.0, s.total / NAMED_SIZE))
+            scores[node] = (scores[node] - names) * (1 - s.links / s.total)
+    return scores
+
+
+def _lines(node: HtmlElement) -> list[Line]:
+    """The node's text as lines: a block element or <br> ends a line; links are counted per line."""
+    lines: list[Line] = []
+    parts: list[str] = []
+    link = [0]
+    total = [0]
+    block_tag = ["p"]
+    caption = [False]
+
+    def flush() -> None:
+        text = _SPACE.sub(" ", "".join(parts)).strip()
+        if text:
+            lines.append(Line(text, total[0], link[0], block_tag[0], caption[0]))
+        parts.clear()
+        link[0] = 0
+        total[0] = 0
+
+    def text(value: str | None, in_link: bool) -> None:
+        if value:
+            parts.append(value)
+            units = weight(value)
+            total[0] += units
+            if in_link:
+                link[0] += units
+
+    def walk(el, in_link: bool, in_caption: bool) -> None:  # noqa: ANN001
+        tag = _tag(el)
+        if not tag:
+            return
+        if tag == "br":
+            flush()
+            return
+        is_block = tag in BLOCK_TAGS
+        if is_block:
+            flush()
+            block_tag[0] = tag
+            caption[0] = in_caption or tag in CAPTION_TAGS
+        in_link = in_link or tag == "a"
+        in_caption = in_caption or tag in CAPTION_TAGS
+        text(el.text, in_link)
+        for child in el:
+            walk(child, in_link, in_caption)
+            if _tag(child) in BLOCK_TAGS or _tag(child) == "br":
+                block_tag[0] = tag
+                caption[0] = in_caption
+            text(child.tail, in_link)
+        if is_block:
+            flush()
+
+    walk(node, False, False)
+    return lines
+
+
+def _siblings(top, scores: dict, stats: dict) -> list:  # noqa: ANN001
+    """Readability's sibling step: the story often spans the top candidate and some of its siblings."""
+    parent = top.getparent()
+    if parent is None:
+        return [top]
+    threshold = max(10.0, scores.get(top, 0) * 0.2)
+    keep = []
+    for sibling in parent:
+        if sibling is top:
+            keep.append(sibling)
+            continue
+        if not _tag(sibling):
+            continue
+        names_bonus = 0
+        if _class_id(sibling) == _class_id(top) and _class_id(top).strip():
+            names_bonus = scores.get(top, 0) * 0.2
+        if scores.get(sibling, 0) + names_bonus >= threshold:
+            keep.append(sibling)
+            continue
+        s = stats.get(sibling)
+        if s is None or _tag(sibling) not in ("p", "blockquote", "pre", "h2", "h3", "h4"):
+            continue
+        density = s.links / s.total if s.total else 1
+        if s.total > 80 and density < 0.25:
+            keep.append(sibling)
+        elif 0 < s.total <= 80 and density == 0 and re.search(r"[.。!?！？]\s*$", sibling.text_content() or ""):
+            keep.append(sibling)
+    return keep
+
+
+def _ancestors(el) -> list:  # noqa: ANN001
+    out = []
+    while el is not None:
+        out.append(el)
+        el = el.getparent()
+    return out
+
+
+def _parts(top, scores: dict, stats: dict) -> list:  # noqa: ANN001
+    """Other parts of a story split into several containers (sections between figures or ad slots).
+
+    A candidate scoring at least PART_SHARE of the top one, outside it, whose common ancestor with the top is
+    at most PART_LEVELS above it and reads mostly as text (link density under 0.35), joins the story.
+    """
+    best = scores[top]
+    top_line = _ancestors(top)
+    top_set = set(top_line)
+    taken = [top]
+    for node, value in sorted(scores.items(), key=lambda item: -item[1]):
+        if value < PART_SHARE * best or len(taken) > 12:
+            break
+        if node in top_set or _tag(node) in ("ul", "ol", "li", "dl", "table", "tr", "tbody"):
+            continue
+        own = stats.get(node)
+        if own is None or not own.total or own.links / own.total > 0.15:
+            continue
+        line = _ancestors(node)
+        if any(_tag(a) in ("ul", "ol", "li") for a in line) or boilerplate.is_footer(node.text_content()):
+            continue
+        line_set = set(line)
+        if top in line_set or any(t in line_set or node in set(_ancestors(t)) for t in taken):
+            continue
+        common = next((a for a in line if a in top_set), None)
+        if common is None or top_line.index(common) > PART_LEVELS:
+            continue
+        s = stats.get(common)
+        if s is None or not s.total or s.links / s.total > 0.35:
+            continue
+        taken.append(node)
+    return taken[1:]
+
+
+def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[str], list[str], list[str]]:
+    """Drop link lines, boilerplate and credit lines; cut at a "related stories" heading once the story is in."""
+    kept: list[tuple[Line, bool]] = []
+    captions: list[str] = []
+    credits: list[str] = []
+    for line in lines:
+        text = line.text
+        if line.caption:
+            captions.append(text)
+            continue
+        if line.units and line.link_units / line.units > 0.5:
+            keep = False
+        elif boilerplate.has_phrase(text) and line.units < 200:
+            keep = False
+            credits.append(text)
+        elif boilerplate.is_credit_line(text) or not line.units:
+            keep = False
+            credits.append(text)
+        else:
+            keep = True
+        kept.append((line, keep))
+    total = sum(line.units for line, keep in kept if keep)
+    out: list[str] = []
+    seen = 0
+    for line, keep in kept:
+        if boilerplate.is_section_end(line.text) and seen >= 0.5 * total:
+            break
+        if keep:
+            out.append(line.text)
+            seen += line.units
+    if out and title and _same(out[0], title):
+        out = out[1:]
+    return out, captions, credits
+
+
+def _same(a: str, b: str) -> bool:
+    norm = lambda s: re.sub(r"\W+", "", s).lower()  # noqa: E731
+    return bool(norm(a)) and norm(a) == norm(b)
+
+
+def _read(root: HtmlElement, by_names: bool, title: str | None) -> Body:
+    prune(root, by_names)
+    stats = measure(root)
+    scores = score(root, stats)
+    if not scores:
+        return Body([], None)
+    top = max(scores, key=scores.get)
+    nodes = _siblings(top, scores, stats) + _parts(top, scores, stats)
+    order = {el: i for i, el in enumerate(root.iter())}
+    lines: list[Line] = []
+    for node in sorted(set(nodes), key=order.__getitem__):
+        lines.extend(_lines(node))
+    text_lines, captions, credits = _clean_lines(lines, title)
+    s = stats.get(top)
+    density = s.links / s.total if s and s.total else 0.0
+    return Body(text_lines, top, captions, density, credits)
+
+
+def extract_body(root: HtmlElement, title: str | None = None) -> Body:
+    """Score the pruned page and read the best container (with its kin siblings) as lines of text.
+
+    If pruning by class names left almost nothing, read the page again without that step (readability's retry).
+    """
+    spare = copy.deepcopy(root)
+    body = _read(root, True, title)
+    if sum(weight(line) for line in body.lines) >= RETRY_BELOW:
+        return body
+    second = _read(spare, False, title)
+    if sum(weight(line) for line in second.lines) > sum(weight(line) for line in body.lines):
+        return second
+    return body

@@ -1,0 +1,389 @@
+"""The delivery engine: plan deliveries for an article version, then drain each target's due deliveries.
+
+- One row per (article version, target, event) in ``deliveries``, its idempotency key stored before any send.
+- A drain claims a batch of due rows (compare-and-set to ``sending`` with a lease and a claim token), so a
+  redelivered or duplicated task never sends a delivered row again and two workers never send the same row.
+- Every attempt is logged; failures are retried on the target's schedule (Retry-After wins when longer);
+  4xx other than 408/409/425/429 are final; 410 disables the target; an exhausted row is a dead letter.
+- Per-target rate, concurrency and circuit breaker live in Redis (services.publish.limits).
+- Latest wins: planning version n supersedes the same target's still-pending rows of earlier versions.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from shared import metrics
+from shared.payload import utcnow
+from shared.settings import get_settings
+from shared.store import Article, ArticleVersion, Delivery, DeliveryAttempt, session_scope
+from shared.store.models import PublishEvent, RoutingDecision, TargetState
+from shared.telemetry import get_logger, worker_name
+from services.publish import state as target_state
+from services.publish.formats import article_document
+from services.publish.limits import Limits
+from services.publish.routing import decide
+from services.publish.targets import Outgoing, SendError, Sent, TargetBase, send
+
+log = get_logger(__name__)
+DUE = ("pending", "retrying")
+LEASE = timedelta(seconds=120)
+
+
+def idempotency_key(article_id: str, version: int, target: str, event: str = "publish") -> str:
+    """One key per (article version, target); a retraction of that version gets its own."""
+    base = f"msg_{article_id.replace('-', '')}_v{version}_{target}"
+    return base + "_retract" if event == "retract" else base
+
+
+def schedule_for(target: TargetBase) -> list[float]:
+    settings = get_settings()
+    schedule = target.schedule or [float(part) for part in settings.delivery_schedule.split(",") if part.strip()]
+    return schedule[: max(1, settings.delivery_max_attempts)]
+
+
+def _insert(session: Any):  # noqa: ANN202
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+# -- planning -----------------------------------------------------------------------------------------------
+def earlier_recipients(session: Any, article_id: str, below_version: int) -> set[str]:
+    """Targets that got (or are owed) an earlier version of the article."""
+    rows = session.execute(
+        select(Delivery.target).join(ArticleVersion, ArticleVersion.id == Delivery.version_id)
+        .where(ArticleVersion.article_id == article_id, ArticleVersion.version < below_version,
+               Delivery.status.in_(("delivered", "sending", "pending", "retrying", "failed", "superseded")))
+        .distinct()
+    ).scalars()
+    return set(rows)
+
+
+def delivered_to(session: Any, article_id: str) -> set[str]:
+    rows = session.execute(
+        select(Delivery.target).join(ArticleVersion, ArticleVersion.id == Delivery.version_id)
+        .where(ArticleVersion.article_id == article_id, Delivery.status == "delivered", Delivery.event != "retract")
+        .distinct()
+    ).scalars()
+    return set(rows)
+
+
+def add_delivery(session: Any, version: ArticleVersion, target: TargetBase, event: str) -> bool:
+    """Insert the row (idempotent); True if it is new. Feeds are delivered on the spot: they are read."""
+    now = utcnow()
+    values = dict(version_id=version.id, target=target.name, event=event,
+                  idempotency_key=idempotency_key(version.article_id, version.version, target.name, event),
+                  status="pending" if target.pushes else "delivered", attempts=0, attempt_base=0,
+                  created_at=now, next_attempt_at=now, delivered_at=None if target.pushes else now)
+    result = session.execute(_insert(session)(Delivery).values(**values)
+                             .on_conflict_do_nothing(index_elements=["version_id", "target", "event"]))
+    return bool(result.rowcount)
+
+
+def supersede(session: Any, article_id: str, version: int, target: str) -> int:
+    """Pending rows of earlier versions for this target: not sent, the newer version replaces them."""
+    earlier = select(ArticleVersion.id).where(ArticleVersion.article_id == article_id,
+                                              ArticleVersion.version < version)
+    return session.execute(
+        update(Delivery)
+        .where(Delivery.target == target, Delivery.status.in_(DUE), Delivery.event != "retract",
+               Delivery.version_id.in_(earlier))
+        .values(status="superseded", last_error=f"superseded by version {version}", next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def plan(version_id: int, targets: dict[str, TargetBase], *, correction: bool = False) -> list[str]:
+    """Route one published version to every target, record each decision, create the deliveries.
+
+    Returns the names of targets that now have something to send. Safe to run twice."""
+    touched: list[str] = []
+    with session_scope() as session:
+        version = session.get(ArticleVersion, version_id)
+        article = session.get(Article, version.article_id)
+        doc = article_document(article, version)
+        earlier = earlier_recipients(session, article.id, version.version) if version.version > 1 else set()
+        got = delivered_to(session, article.id) if version.version > 1 else set()
+        done = set(session.execute(select(RoutingDecision.target)
+                                   .where(RoutingDecision.version_id == version_id)).scalars())
+        for name, target in sorted(targets.items()):
+            if name in done:
+                continue
+            decision = decide(target, doc, article.source_id, name in earlier)
+            session.execute(_insert(session)(RoutingDecision).values(
+                version_id=version_id, target=name, decision=decision.decision, rule=decision.rule,
+                reason=decision.reason, at=utcnow()).on_conflict_do_nothing(index_elements=["version_id", "target"]))
+            if decision.decision != "send":
+                continue
+            event = "correct" if correction and name in got else ("update" if name in got else "publish")
+            supersede(session, article.id, version.version, name)
+            if add_delivery(session, version, target, event) and target.pushes:
+                touched.append(name)
+    return touched
+
+
+# -- draining -------------------------------------------------------------------------------------------------
+@dataclass
+class Claimed:
+    delivery_id: int
+    attempt: int
+    round_attempt: int
+    outgoing: Outgoing
+    started: datetime | None = None
+    duration_ms: float = 0.0
+    sent: Sent | None = None
+    error: SendError | None = None
+
+
+@dataclass
+class DrainReport:
+    target: str
+    sent: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+    stopped: str | None = None  # why it stopped: idle, paused, disabled, breaker-open, busy, time, rate
+    next_due: datetime | None = None
+    dead: list[dict[str, Any]] = field(default_factory=list)
+
+
+def claim(target: TargetBase, limit: int) -> list[Claimed]:
+    now = utcnow()
+    token = uuid.uuid4().hex
+    due = or_(and_(Delivery.status.in_(DUE), or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)),
+              and_(Delivery.status == "sending", Delivery.claimed_until < now))
+    with session_scope() as session:
+        ids = select(Delivery.id).where(Delivery.target == target.name, due).order_by(Delivery.id).limit(limit)
+        if session.get_bind().dialect.name == "postgresql":
+            ids = ids.with_for_update(skip_locked=True)
+        chosen = list(session.execute(ids).scalars())
+        if not chosen:
+            return []
+        session.execute(
+            update(Delivery).where(Delivery.id.in_(chosen), due)
+            .values(status="sending", claimed_by=token, claimed_until=now + LEASE, attempts=Delivery.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        rows = session.execute(
+            select(Delivery, ArticleVersion, Article)
+            .join(ArticleVersion, ArticleVersion.id == Delivery.version_id)
+            .join(Article, Article.id == ArticleVersion.article_id)
+            .where(Delivery.claimed_by == token, Delivery.status == "sending")
+            .order_by(Delivery.id)
+        ).all()
+        notes: dict[str, str | None] = {}
+        remote: dict[str, str] = {}
+        lifecycle = {article.id for delivery, _, article in rows if delivery.event in ("correct", "retract")}
+        if lifecycle:
+            for event in session.execute(select(PublishEvent).where(PublishEvent.article_id.in_(lifecycle))
+                                         .order_by(PublishEvent.id)).scalars():
+                notes[event.article_id] = event.note
+        if target.kind == "wordpress":  # type: ignore[attr-defined]
+            for article_id, remote_id in session.execute(
+                select(ArticleVersion.article_id, Delivery.remote_id)
+                .join(ArticleVersion, ArticleVersion.id == Delivery.version_id)
+                .where(Delivery.target == target.name, Delivery.remote_id.is_not(None),
+                       ArticleVersion.article_id.in_({article.id for _, _, article in rows}))
+                .order_by(Delivery.id)
+            ).all():
+                remote[article_id] = remote_id
+        claimed = []
+        for delivery, version, article in rows:
+            doc = article_document(article, version)
+            doc["event"] = delivery.event
+            if delivery.event in ("correct", "retract"):
+                doc["lifecycle_note"] = notes.get(article.id)
+            claimed.append(Claimed(delivery.id, delivery.attempts, delivery.attempts - delivery.attempt_base,
+                                   Outgoing(delivery.idempotency_key, delivery.event, doc,
+                                            remote.get(article.id), delivery.attempts)))
+        return claimed
+
+
+def unclaim(ids: list[int]) -> None:
+    """Claimed but not sent (the target went away mid-batch): back to waiting, the attempt not counted."""
+    if not ids:
+        return
+    with session_scope() as session:
+        session.execute(update(Delivery).where(Delivery.id.in_(ids), Delivery.status == "sending")
+                        .values(status="pending", claimed_by=None, claimed_until=None,
+                                attempts=Delivery.attempts - 1)
+                        .execution_options(synchronize_session=False))
+
+
+def _send_one(target: TargetBase, item: Claimed) -> Claimed:
+    item.started = utcnow()
+    clock = time.perf_counter()
+    try:
+        item.sent = send(target, item.outgoing)
+    except SendError as exc:
+        item.error = exc
+    except Exception as exc:  # noqa: BLE001  (a bug or an unexpected library error: logged, retried)
+        log.exception("delivery %d to %s raised", item.delivery_id, target.name)
+        item.error = SendError(f"{type(exc).__name__}: {exc}", transient=True)
+    item.duration_ms = round((time.perf_counter() - clock) * 1000, 2)
+    return item
+
+
+def record(target: TargetBase, items: list[Claimed], report: DrainReport) -> None:
+    settings = get_settings()
+    schedule = schedule_for(target)
+    now = utcnow()
+    attempts, updates = [], []
+    gone_reason = None
+    for item in items:
+        error = item.error
+        attempts.append({
+            "delivery_id": item.delivery_id, "attempt": item.attempt, "started_at": item.started or now,
+            "duration_ms": item.duration_ms,
+            "status_code": error.status_code if error else (item.sent.status_code if item.sent else None),
+            "error": error.reason if error else None, "worker": worker_name(),
+            "response_excerpt": error.excerpt if error else (item.sent.excerpt if item.sent else None),
+        })
+        change: dict[str, Any] = {"id": item.delivery_id, "claimed_by": None, "claimed_until": None,
+                                  "last_status_code": attempts[-1]["status_code"]}
+        if error is None:
+            change.update(status="delivered", delivered_at=item.started or now, last_error=None, next_attempt_at=None)
+            if item.sent and item.sent.remote_id:
+                change["remote_id"] = item.sent.remote_id
+            report.delivered += 1
+        elif error.transient and item.round_attempt < len(schedule):
+            delay = schedule[item.round_attempt]
+            if error.retry_after is not None:
+                delay = max(delay, min(error.retry_after, 86400.0))
+            change.update(status="retrying", last_error=error.reason, next_attempt_at=now + timedelta(seconds=delay))
+            report.retrying += 1
+        else:
+            change.update(status="failed", last_error=error.reason, next_attempt_at=None)
+            report.failed += 1
+            report.dead.append({"delivery_id": item.delivery_id, "id": item.outgoing.document["id"],
+                                "version": item.outgoing.document["version"], "target": target.name,
+                                "event": item.outgoing.event, "url": item.outgoing.document["url"],
+                                "error": error.reason, "attempts": item.attempt})
+        if error is not None and error.gone:
+            gone_reason = error.reason
+        updates.append(change)
+    report.sent += len(items)
+    with session_scope() as session:
+        session.execute(DeliveryAttempt.__table__.insert(), attempts)
+        session.execute(update(Delivery), updates)
+        disabled = target_state.record_outcomes(
+            session, target.name, any(i.error is None for i in items), any(i.error is not None for i in items),
+            target.disable_after or settings.disable_after)
+        if gone_reason:
+            target_state.disable(session, target.name, gone_reason)
+        if disabled or gone_reason:
+            log.error("target %s disabled: %s", target.name, gone_reason or disabled)
+    for outcome, count in (("delivered", report.delivered), ("retry", report.retrying), ("failed", report.failed)):
+        if count:
+            metrics.count_delivery(target.name, outcome, count)
+
+
+def _blocked(name: str) -> str | None:
+    with session_scope() as session:
+        row = session.get(TargetState, name)
+        if row is None:
+            return None
+        if row.disabled:
+            return "disabled"
+        if row.paused:
+            return "paused"
+    return None
+
+
+def next_due(name: str) -> datetime | None:
+    with session_scope() as session:
+        return session.execute(
+            select(func.min(Delivery.next_attempt_at)).where(Delivery.target == name, Delivery.status.in_(DUE))
+        ).scalar()
+
+
+def drain(target: TargetBase, *, budget: float | None = None,
+          executor: ThreadPoolExecutor | None = None) -> DrainReport:
+    """Send this target's due deliveries until none is due or the time budget is spent."""
+    settings = get_settings()
+    report = DrainReport(target.name)
+    if not target.pushes:
+        report.stopped = "idle"
+        return report
+    deadline = time.monotonic() + (budget if budget is not None else settings.delivery_drain_seconds)
+    limits = Limits(target.name)
+    concurrency = target.concurrency or settings.delivery_concurrency
+    threshold = target.breaker_threshold or settings.breaker_threshold
+    cooldown = target.breaker_cooldown or settings.breaker_cooldown
+    own_executor = executor is None
+    pool = executor or ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"deliver-{target.name}")
+    try:
+        while True:
+            if time.monotonic() >= deadline:
+                report.stopped = "time"
+                break
+            blocked = _blocked(target.name)
+            if blocked:
+                report.stopped = blocked
+                return report
+            breaker, wait = limits.breaker_allows(cooldown, LEASE.total_seconds())
+            if breaker == "open":
+                report.stopped = "breaker-open"
+                report.next_due = utcnow() + timedelta(seconds=wait)
+                return report
+            want = 1 if breaker == "probe" else settings.delivery_batch
+            slots = limits.acquire_slots(concurrency, min(concurrency, want), LEASE.total_seconds())
+            if not slots.tokens:
+                report.stopped = "busy"
+                return report
+            try:
+                if target.rate:
+                    granted, wait = limits.take_tokens(target.rate, target.burst or max(1, int(target.rate)), want)
+                    if not granted:
+                        if time.monotonic() + wait >= deadline:
+                            report.stopped = "rate"
+                            report.next_due = utcnow() + timedelta(seconds=wait)
+                            break
+                        time.sleep(wait)
+                        continue
+                    want = granted
+                items = claim(target, want)
+                if not items:
+                    if breaker == "probe":
+                        limits.breaker_unprobe()
+                    report.stopped = "idle"
+                    break
+                width = len(slots.tokens)
+                gate = threading.Semaphore(width)  # in flight: only the slots this drain holds
+                stop = threading.Event()  # a 410 or the breaker opened: send nothing more of this batch
+
+                def gated(item: Claimed) -> Claimed | None:
+                    with gate:
+                        if stop.is_set():
+                            return None
+                        _send_one(target, item)
+                        if item.error is not None and item.error.gone:
+                            stop.set()
+                        if limits.breaker_record([item.error is None], threshold) == "open":
+                            stop.set()
+                        return item
+
+                if width == 1 or len(items) == 1:
+                    results = [gated(item) for item in items]
+                else:
+                    results = list(pool.map(gated, items))
+                done = [item for item in results if item is not None]
+                unclaim([item.delivery_id for item, result in zip(items, results) if result is None])
+                record(target, done, report)
+            finally:
+                slots.release()
+    finally:
+        if own_executor:
+            pool.shutdown(wait=True)
+    if report.next_due is None:
+        report.next_due = next_due(target.name)
+    return report

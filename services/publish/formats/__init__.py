@@ -1,0 +1,39 @@
+"""Formats: the article document, webhook/file bodies (json, ninjs 2.1, NewsML-G2) and the feeds."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from services.publish.formats.document import article_document, iso
+from services.publish.formats.feeds import atom_feed, json_feed
+from services.publish.formats.newsml import newsml_item
+from services.publish.formats.ninjs import ninjs_item
+
+CONTENT_TYPES = {
+    "json": "application/json",
+    "ninjs": "application/json",
+    "newsml": "application/vnd.iptc.g2.newsitem+xml",
+}
+EVENT_TYPES = {"publish": "article.published", "update": "article.updated", "correct": "article.corrected",
+               "retract": "article.retracted"}
+
+
+def json_body(event: str, document: dict[str, Any]) -> dict[str, Any]:
+    return {"type": EVENT_TYPES[event], **document}
+
+
+def render(format: str, outgoing: Any) -> tuple[bytes, str]:  # noqa: A002
+    """The body and content type of one delivery in the target's format."""
+    if format == "ninjs":
+        body = json.dumps(ninjs_item(outgoing.event, outgoing.document), ensure_ascii=False,
+                          separators=(",", ":")).encode("utf-8")
+    elif format == "newsml":
+        body = newsml_item(outgoing.event, outgoing.document)
+    else:
+        body = json.dumps(json_body(outgoing.event, outgoing.document), ensure_ascii=False, separators=(",", ":"),
+                          sort_keys=True).encode("utf-8")
+    return body, CONTENT_TYPES[format]
+
+
+__all__ = ["article_document", "atom_feed", "iso", "json_feed", "newsml_item", "ninjs_item", "render"]

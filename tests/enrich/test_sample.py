@@ -1,0 +1,30 @@
+"""The end-to-end sample (../shared/samples/jiaozuo-wenming.html) through clean's extraction and every enricher."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.clean.extract import extract
+from services.enrich.registry import run_enrichers
+from shared.payload import ArticlePayload
+
+
+@pytest.fixture(scope="module")
+def enriched(sample):  # noqa: ANN001, ANN201
+    raw, truth = sample
+    payload = ArticlePayload.new(truth["url"])
+    payload.clean = extract(raw, truth["url"])
+    return run_enrichers(payload)
+
+
+def test_sample_language_script_and_no_errors(enriched) -> None:  # noqa: ANN001
+    assert enriched.errors == {}
+    assert enriched.language == "zh"
+    assert enriched.language_confidence > 0.9
+    assert enriched.script == "Hans"
+    assert enriched.simplified_text is None
+
+
+def test_sample_summary_and_reading_time(enriched) -> None:  # noqa: ANN001
+    assert enriched.summary and "文明" in enriched.summary and "解放区" in enriched.summary
+    assert 2 < enriched.reading_time_minutes < 10
