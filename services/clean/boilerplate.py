@@ -79,6 +79,15 @@ CREDIT_LINE = re.compile(
 )
 
 
+# Marks of a site footer: a block holding one of these is not a part of the story.
+FOOTER = re.compile(r"©|\(c\)\s*\d{4}|copyright|all rights reserved|版权所有|版权归|著作权|免责声明|不代表本(?:网|站)观点|ICP[备证]|privacy policy|terms of (use|service)",
+                    re.IGNORECASE)
+
+
+def is_footer(text: str) -> bool:
+    return FOOTER.search(text) is not None
+
+
 def has_phrase(text: str) -> bool:
     return _PHRASE_RE.search(text) is not None
 

@@ -46,6 +46,8 @@ _COMMAS = re.compile("[,，、;；。]")
 _SPACE = re.compile(r"\s+")
 MIN_PARAGRAPH = 25
 RETRY_BELOW = 250
+PART_SHARE = 0.3
+PART_LEVELS = 4
 NAMED_SIZE = 500  # weighted characters a container needs for its class name to count in full
 
 
@@ -81,6 +83,7 @@ class Body:
     node: HtmlElement | None
     captions: list[str] = field(default_factory=list)
     link_density: float = 0.0
+    credits: list[str] = field(default_factory=list)  # short lines dropped as credits/furniture: bylines live there
 
 
 def _tag(el) -> str:  # noqa: ANN001
@@ -179,6 +182,10 @@ def _class_weight(el) -> int:  # noqa: ANN001
     return score
 
 
+def _in_link(el) -> bool:  # noqa: ANN001
+    return any(_tag(a) == "a" for a in el.iterancestors())
+
+
 def score(root: HtmlElement, stats: dict) -> dict:
     """Readability's paragraph scoring, fed by inline text so <br>-separated text counts too."""
     scores: dict = {}
@@ -193,9 +200,11 @@ def score(root: HtmlElement, stats: dict) -> dict:
             continue
         tag = _tag(el)
         value = 1 + s.commas + min(s.inline / 100, 3)
+        if tag in ("span", "font", "b", "strong", "em", "i", "a"):
+            continue  # counted through their block
+        if _in_link(el) or (s.total < 2000 and boilerplate.is_footer(el.text_content())):
+            continue  # a teaser inside a link, a copyright notice or a disclaimer is never the story
         if tag in PARAGRAPH_TAGS:
-            if tag in ("span", "font", "b", "strong", "em", "i", "a"):
-                continue  # counted through their block
             node, level = el.getparent(), 0
         else:
             node, level = el, 0
@@ -296,10 +305,53 @@ def _siblings(top, scores: dict, stats: dict) -> list:  # noqa: ANN001
     return keep
 
 
-def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[str], list[str]]:
+def _ancestors(el) -> list:  # noqa: ANN001
+    out = []
+    while el is not None:
+        out.append(el)
+        el = el.getparent()
+    return out
+
+
+def _parts(top, scores: dict, stats: dict) -> list:  # noqa: ANN001
+    """Other parts of a story split into several containers (sections between figures or ad slots).
+
+    A candidate scoring at least PART_SHARE of the top one, outside it, whose common ancestor with the top is
+    at most PART_LEVELS above it and reads mostly as text (link density under 0.35), joins the story.
+    """
+    best = scores[top]
+    top_line = _ancestors(top)
+    top_set = set(top_line)
+    taken = [top]
+    for node, value in sorted(scores.items(), key=lambda item: -item[1]):
+        if value < PART_SHARE * best or len(taken) > 12:
+            break
+        if node in top_set or _tag(node) in ("ul", "ol", "li", "dl", "table", "tr", "tbody"):
+            continue
+        own = stats.get(node)
+        if own is None or not own.total or own.links / own.total > 0.15:
+            continue
+        line = _ancestors(node)
+        if any(_tag(a) in ("ul", "ol", "li") for a in line) or boilerplate.is_footer(node.text_content()):
+            continue
+        line_set = set(line)
+        if top in line_set or any(t in line_set or node in set(_ancestors(t)) for t in taken):
+            continue
+        common = next((a for a in line if a in top_set), None)
+        if common is None or top_line.index(common) > PART_LEVELS:
+            continue
+        s = stats.get(common)
+        if s is None or not s.total or s.links / s.total > 0.35:
+            continue
+        taken.append(node)
+    return taken[1:]
+
+
+def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[str], list[str], list[str]]:
     """Drop link lines, boilerplate and credit lines; cut at a "related stories" heading once the story is in."""
     kept: list[tuple[Line, bool]] = []
     captions: list[str] = []
+    credits: list[str] = []
     for line in lines:
         text = line.text
         if line.caption:
@@ -309,8 +361,10 @@ def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[str], list[
             keep = False
         elif boilerplate.has_phrase(text) and line.units < 200:
             keep = False
+            credits.append(text)
         elif boilerplate.is_credit_line(text) or not line.units:
             keep = False
+            credits.append(text)
         else:
             keep = True
         kept.append((line, keep))
@@ -325,7 +379,7 @@ def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[str], list[
             seen += line.units
     if out and title and _same(out[0], title):
         out = out[1:]
-    return out, captions
+    return out, captions, credits
 
 
 def _same(a: str, b: str) -> bool:
@@ -340,13 +394,15 @@ def _read(root: HtmlElement, by_names: bool, title: str | None) -> Body:
     if not scores:
         return Body([], None)
     top = max(scores, key=scores.get)
+    nodes = _siblings(top, scores, stats) + _parts(top, scores, stats)
+    order = {el: i for i, el in enumerate(root.iter())}
     lines: list[Line] = []
-    for node in _siblings(top, scores, stats):
+    for node in sorted(set(nodes), key=order.__getitem__):
         lines.extend(_lines(node))
-    text_lines, captions = _clean_lines(lines, title)
+    text_lines, captions, credits = _clean_lines(lines, title)
     s = stats.get(top)
     density = s.links / s.total if s and s.total else 0.0
-    return Body(text_lines, top, captions, density)
+    return Body(text_lines, top, captions, density, credits)
 
 
 def extract_body(root: HtmlElement, title: str | None = None) -> Body:

@@ -67,7 +67,7 @@ def extract(raw: bytes, url: str | None = None, http_charset: str | None = None)
     body = content.extract_body(root, meta.title)
     if not body.lines:
         raise ExtractionError(f"no article text found in {url or 'the page'}")
-    metadata.finish(meta, body.lines)
+    metadata.finish(meta, body.lines, body.credits)
     title = (meta.title or "").strip() or _title_from_body(body.lines)
     text = "\n".join(body.lines)
     return CleanPart(

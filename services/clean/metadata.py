@@ -19,7 +19,9 @@ from lxml.html import HtmlElement
 CHINA = timezone(timedelta(hours=8))
 _SPACE = re.compile(r"\s+")
 _HAN = re.compile("[\u4e00-\u9fff]")
-TITLE_SEPARATORS = re.compile(r"\s+[-|–—·:]\s+|\s*[_｜|]\s*|\s*--\s*|\s*——\s*|\s+::\s+|\s*»\s*")
+HEADER_SIZE = 200  # characters after the headline read as its info line (作者, 来源, time)
+NEAR_TITLE = 1500  # characters after the headline where its date line is looked for
+TITLE_SEPARATORS = re.compile(r"(?<=[\u4e00-\u9fff”」）)])-(?=[\u4e00-\u9fff])|\s+[-|–—·:]\s+|\s*[_｜|]\s*|\s*--\s*|\s*——\s*|\s+::\s+|\s*»\s*")
 
 DATE_META = (
     "article:published_time", "og:published_time", "og:article:published_time", "published_time",
@@ -150,8 +152,8 @@ def _strip_site(title: str, site_name: str | None) -> str:
 
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?)?")
 _VISIBLE = re.compile(
-    r"(?<!\d)((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
-    r"(?:\s*(?:星期.|周.)?\s*(\d{1,2})\s*[:：时]\s*(\d{2})(?:\s*[:：分]\s*(\d{2}))?)?"
+    r"(?<!\d)((?:19|20)\d{2})(?:([-/.])(\d{1,2})\2(\d{1,2})(?!\d)|\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日)"
+    r"(?:\s*(?:星期.|周.)?\s*(?:[T ]|\s)*(\d{1,2})\s*[:：时]\s*(\d{2})(?:\s*[:：分]\s*(\d{2}))?)?"
 )
 _MONTHS = {m: i + 1 for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
@@ -184,7 +186,8 @@ def parse_iso(value: str, default_zone: timezone | None = None) -> datetime | No
 def _visible_dates(text: str, zone: timezone | None) -> list[tuple[int, datetime, bool]]:
     found = []
     for match in _VISIBLE.finditer(text):
-        y, mo, d, hh, mi, ss = match.groups()
+        y, _, mo1, d1, mo2, d2, hh, mi, ss = match.groups()
+        mo, d = mo1 or mo2, d1 or d2
         try:
             when = datetime(int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0), tzinfo=zone)
         except ValueError:
@@ -220,12 +223,17 @@ def _published(root: HtmlElement, metas: dict, ld: list[dict], page_text: str, t
         if (when := parse_iso(value, zone)) is not None:
             return when, value
     dates = _visible_dates(page_text, zone)
+    if title_at >= 0:
+        # The date line sits near the headline; dates further down are the story's own or other stories'.
+        dates = [d for d in dates if title_at - 200 <= d[0] <= title_at + NEAR_TITLE]
     if dates:
-        after = [d for d in dates if d[0] >= title_at] or dates
-        near = [d for d in after if d[0] - after[0][0] < 400]
+        near = [d for d in dates if d[0] - dates[0][0] < 400]
         with_time = [d for d in near if d[2]]
         position, when, _ = (with_time or near)[0]
         return when, page_text[position:position + 25]
+    for key, value in metas.items():
+        if ("date" in key or "time" in key) and (when := parse_iso(value, zone)) is not None:
+            return when, value  # an "update" or "created" date is better than none
     if url and (match := _URL_DATE.search(url)):
         try:
             return datetime(int(match.group(1)), int(match.group(2)), int(match.group(3)), tzinfo=zone), url
@@ -236,49 +244,82 @@ def _published(root: HtmlElement, metas: dict, ld: list[dict], page_text: str, t
 
 # ------------------------------------------------------------------ authors and source
 
-_ZH_NAME = r"[\u4e00-\u9fff·]{2,5}"
-_ZH_NAMES = rf"{_ZH_NAME}(?:[ \u3000、，,]+{_ZH_NAME})*"
-_REPORTER = re.compile(
-    rf"[（(]\s*(?:[^（()）\s]{{0,12}}?)(?:首席|资深|特约|见习|实习)?记者\s*[:：]?\s*({_ZH_NAMES})\s*(?:[^（()）]{{0,10}})[)）]"
-)
-_REPORTER_LOOSE = re.compile(rf"(?:首席|资深|特约|见习|实习)?记者\s*[:：]?\s*({_ZH_NAMES})")
-_AUTHOR_LABEL = re.compile(rf"(?:作者|作\s*者|撰文|文\s*[/／]|执笔人?|采写|文字)\s*[:：]?\s*({_ZH_NAMES})")
-_EDITOR_LABEL = re.compile(rf"(?:责任编辑|责编|编辑)\s*[:：]\s*({_ZH_NAMES})")
-_CLOSING = re.compile(rf"[（(]\s*({_ZH_NAMES})\s*[)）]\s*$")
+_ZH_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,4}$")
+_ROLE = re.compile(r"(?:首席|资深|特约|见习|实习)?(?:记者|通讯员|实习生|作者|撰文|执笔人?|采写|撰稿|文字|文\s*[/／]|^文\s*[:：])\s*[:：]?")
+_PAREN = re.compile(r"[（(]([^（()）\n]{2,40})[)）]")
+_EDITOR = re.compile(r"(?:责任编辑|责编|编辑)\s*[:：]\s*([^\n]{2,30})")
+_CLOSING = re.compile(r"[（(]([^（()）\n]{2,30})[)）]\s*$")
+_SLASH_CREDIT = re.compile(r"^([\u4e00-\u9fff·]{2,4})\s*[/／]\s*(?!摄|图)[\u4e00-\u9fff]{2,12}(?:\s|$)")
+_BRACKET_NAME = re.compile(r"[\[【]\s*([\u4e00-\u9fff·]{2,4})\s*[\]】]\s*(?:来源|出处)")
+_LEADING_NAMES = re.compile(r"^\s*([\u4e00-\u9fff·]{2,4}(?:[、 ][\u4e00-\u9fff·]{2,4}){0,3})\s{2,}")
+_NOT_NAMES = ("记者", "编辑", "通讯员", "报道", "摄", "整理", "综合", "整合", "来源", "新华社", "本报", "实习生",
+              "发自", "电讯", "快讯", "评论", "我来说", "阅读", "网友", "点击", "作者", "图片", "专稿", "特稿")
 _EN_BY = re.compile(r"^\s*(?:by|written by|posted by|reporting by)\s*[:\-]?\s+(.{2,80})$", re.IGNORECASE)
-_ROLE_WORDS = ("记者", "编辑", "通讯员", "报道", "摄", "整理", "综合", "来源", "新华社", "本报", "实习生")
+
+
+def _names_after(text: str) -> list[str]:
+    """The run of personal names at the start of ``text`` (2-4 Han characters each, separated by spaces/、)."""
+    names = []
+    # Two-character names are often padded to three with a space (周　炜): join single characters back.
+    text = re.sub(r"(?<![\u4e00-\u9fff])([\u4e00-\u9fff])\s+([\u4e00-\u9fff])(?![\u4e00-\u9fff])", r"\1\2", text)
+    for token in re.split(r"[\s、，,]+", text.strip()):
+        token = token.strip("：:()（）[]【】")
+        if not token:
+            continue
+        if _ZH_NAME.match(token) and not any(word in token for word in _NOT_NAMES):
+            names.append(token)
+        elif names or len(token) > 12:
+            break
+    return names
+
+
+def _after_roles(text: str) -> list[str]:
+    """Names that follow role words (记者 X Y 通讯员 Z) in a byline."""
+    names: list[str] = []
+    for match in _ROLE.finditer(text):
+        names.extend(n for n in _names_after(text[match.end():]) if n not in names)
+    return names
+
+
+def zh_authors(lines: list[str], header: str, credits: list[str] = ()) -> list[str]:
+    """Chinese bylines, most explicit first.
+
+    1. a bracketed byline in the first or last lines: （记者 陆一夫）, 据新华社拉萨电（记者 格桑边觉）;
+    2. a short byline line near the headline or at either end: 澎湃新闻记者 贺梨萍, 作者：郭励弘, 采写：... 林子沛;
+    3. a closing bracket of names: （马强 刘相宜）, （姚峰 上海报道）;
+    4. a name/outlet credit line: 石佳/中国青年报;
+    5. the editor (责任编辑：...) when nothing else names anyone.
+    """
+    ends = (lines[:3] + lines[-5:] if len(lines) > 8 else lines) + list(credits)
+    for line in ends:
+        for match in _PAREN.finditer(line):
+            if _ROLE.search(match.group(1)) and (names := _after_roles(match.group(1))):
+                return names
+    for line in [header] + [line for line in ends if len(line) <= 60]:
+        if line and (names := _after_roles(line)):
+            return names
+    for line in reversed(lines[-3:]):
+        if (match := _CLOSING.search(line)) and (names := _names_after(match.group(1))):
+            return names
+    for line in [*ends, header.strip()[:20]]:
+        if match := _SLASH_CREDIT.match(line.strip()):
+            return [match.group(1)]
+    if match := _BRACKET_NAME.search(header):
+        return [match.group(1)]
+    for text in (*reversed(lines[-3:]), *credits, header):
+        if (match := _EDITOR.search(text)) and (names := _names_after(match.group(1))):
+            return names
+    # Last: names standing alone right under the headline, before the text (社会资本……再就业 / 赵延东、风笑天).
+    if (match := _LEADING_NAMES.match(header)) and (names := _names_after(match.group(1))):
+        return names
+    return []
+
+
 SOURCE_PATTERNS = (
     re.compile(r"^\s*(?:据)?([\u4e00-\u9fff]{2,8}?(?:网|报|社|台|新闻|日报|晚报|早报|时报|周刊|杂志))(?:[\u4e00-\u9fff\d]{0,12}?)讯"),
     re.compile(r"^\s*(新华社|中新社|中国新闻社|人民日报|央视新闻)"),
     re.compile(r"(?:来源|来自|稿件来源|文章来源|本文来源)\s*[:：]\s*[\[【]?\s*([^\s\]】|｜,，。<>]{2,20})"),
 )
-
-
-def _split_names(text: str) -> list[str]:
-    names = [n for n in re.split(r"[ \u3000、，,]+", text.strip()) if n]
-    return [n for n in names if not any(word in n for word in _ROLE_WORDS)]
-
-
-def zh_authors(lines: list[str], page_text: str) -> list[str]:
-    """Chinese bylines: a reporter named in brackets or after 记者, then 作者/撰文, a closing (姓名), editors last."""
-    body = "\n".join(lines)
-    for pattern, text in ((_REPORTER, body), (_REPORTER_LOOSE, body[:300]), (_AUTHOR_LABEL, body),
-                          (_REPORTER, page_text), (_AUTHOR_LABEL, page_text)):
-        if match := pattern.search(text):
-            names = _split_names(match.group(1))
-            if names:
-                return names
-    for line in reversed(lines[-3:]):
-        if match := _CLOSING.search(line):
-            names = _split_names(match.group(1))
-            if names:
-                return names
-    for text in (body, page_text):
-        if match := _EDITOR_LABEL.search(text):
-            names = _split_names(match.group(1))
-            if names:
-                return names
-    return []
 
 
 def _clean_person(value: str) -> str | None:
@@ -340,7 +381,7 @@ def read(root: HtmlElement, url: str | None = None) -> Meta:
     meta.title = _title(root, metas, ld, meta.site_name)
     title_at = page_text.find(meta.title) if meta.title else -1
     zone = CHINA if meta.chinese else None
-    meta.published, meta.published_text = _published(root, metas, ld, page_text, max(title_at, 0), url, zone)
+    meta.published, meta.published_text = _published(root, metas, ld, page_text, title_at, url, zone)
     meta.summary = metas.get("og:description") or metas.get("description") or metas.get("twitter:description")
     canonical = None
     for link in root.iter("link"):
@@ -356,10 +397,13 @@ def read(root: HtmlElement, url: str | None = None) -> Meta:
     return meta
 
 
-def finish(meta: Meta, lines: list[str]) -> None:
+def finish(meta: Meta, lines: list[str], credits: list[str] = ()) -> None:
     """Authors and source need the body: a Chinese byline sits in the first or last lines of the story."""
     if meta.chinese:
-        names = zh_authors(lines, meta.page_text)
+        header = ""
+        if meta.title and (at := meta.page_text.find(meta.title)) >= 0:
+            header = meta.page_text[at + len(meta.title): at + len(meta.title) + HEADER_SIZE]
+        names = zh_authors(lines, header, credits)
         if names:
             meta.authors = names
         meta.source_name = source_name(lines, meta.page_text)
