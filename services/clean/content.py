@@ -362,7 +362,7 @@ def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[str], list[
         elif boilerplate.has_phrase(text) and line.units < 200:
             keep = False
             credits.append(text)
-        elif boilerplate.is_credit_line(text) or not line.units:
+        elif boilerplate.is_credit_line(text) or boilerplate.is_ui_line(text) or not line.units:
             keep = False
             credits.append(text)
         else:
@@ -379,6 +379,15 @@ def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[str], list[
             seen += line.units
     if out and title and _same(out[0], title):
         out = out[1:]
+    # A long line said twice in one story is a gallery caption shown twice: keep it once.
+    seen_lines: set[str] = set()
+    unique = []
+    for text in out:
+        if len(text) >= 80 and text in seen_lines:
+            continue
+        seen_lines.add(text)
+        unique.append(text)
+    out = unique
     return out, captions, credits
 
 
