@@ -280,6 +280,9 @@ from shared.telemetry import configure_logging  # noqa: E402
 app.include_router(console_router)
 
 # Ingest (issue 11): this area's routers are included below this line
+from services.api.sources import router as sources_router  # noqa: E402
+
+app.include_router(sources_router)
 # (end of Ingest)
 
 # Publish (issue 5): this area's routers are included below this line
