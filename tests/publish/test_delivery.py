@@ -227,3 +227,24 @@ def test_rate_limit_is_shared_and_respected(receiver) -> None:  # noqa: ANN001
         within = sum(1 for t in times[i:] if t - start <= 0.5)
         assert within <= 2 + 5 + 1, f"{within} requests within 0.5 s"
     assert times[-1] - times[0] >= 0.8  # 12 requests at 10/s after a burst of 2 need about 1 s
+
+
+def test_a_target_failing_for_its_disable_after_time_is_disabled_with_the_reason(receiver) -> None:  # noqa: ANN001
+    import time
+
+    from services.publish import engine, state
+
+    path = f"/{unique('failing')}"
+    receiver.script(path, [Answer(503)] * 50)
+    target = webhook(unique("failing"), receiver.url(path), concurrency=1, schedule=[0, 0.1, 0.1, 0.1, 0.1, 0.1],
+                     breaker_threshold=100, disable_after=0.4)
+    for _ in range(3):
+        engine.plan(make_article()[1], {target.name: target})
+    deadline = time.monotonic() + 10
+    while not state.get_state(target.name)["disabled"] and time.monotonic() < deadline:
+        engine.drain(target, budget=1)
+        time.sleep(0.1)
+    seen = state.get_state(target.name)
+    assert seen["disabled"] and "failing since" in seen["reason"] and seen["failing_since"]
+    sent = len(receiver.at(path))
+    assert engine.drain(target, budget=1).stopped == "disabled" and len(receiver.at(path)) == sent
