@@ -183,3 +183,30 @@ def replay_deliveries(request: Request, body: ReplayBody) -> dict[str, Any]:
           detail={"ids": body.ids, "since": str(body.since), "until": str(body.until), "count": count})
     _kick(targets)
     return {"replayed": count, "targets": targets}
+
+
+@router.post("/console/api/targets/{name}/{verb}", tags=["console"])
+async def console_target_action(request: Request, name: str, verb: str):  # noqa: ANN201
+    """The console's pause / resume buttons (form or JSON; operator token, csrf proof for cookies)."""
+    from fastapi.responses import JSONResponse
+
+    from services.api.console.routes import _back, _form, _is_form
+
+    if verb not in ("pause", "resume"):
+        raise HTTPException(404, "target actions: pause, resume")
+    body = await _form(request)
+    principal = await run_in_threadpool(require_operator, request, f"target.{verb}", name, body.get("csrf"))
+    if name not in configured_targets():
+        raise HTTPException(404, f"no target {name}")
+    if verb == "pause":
+        shown = await run_in_threadpool(state.set_paused, name, True, f"paused by {principal.actor}")
+    else:
+        from services.publish.limits import Limits
+
+        shown = await run_in_threadpool(state.enable, name)
+        await run_in_threadpool(Limits(name).reset)
+        await run_in_threadpool(_kick, [name])
+    await run_in_threadpool(audit, principal, f"target.{verb}", name, result="ok")
+    if _is_form(request):
+        return _back(request, body, f"target {name}: {verb} done")
+    return JSONResponse(shown)

@@ -192,3 +192,34 @@ def test_targets_api_pause_resume_explain_and_gauges(publish_env, receiver, tmp_
             assert client.get("/articles/nope/explain").status_code == 404
         finally:
             configured_targets.cache_clear()
+
+
+def test_console_targets_page_pauses_and_resumes(publish_env, receiver, tmp_path) -> None:  # noqa: ANN001
+    import yaml
+
+    from newswire.embedded import override_environment
+    from services.api.console.access import create_token
+    from services.publish import state
+    from services.publish.targets import configured_targets
+
+    name = unique("console")
+    targets_file = tmp_path / "targets.yaml"
+    targets_file.write_text(yaml.safe_dump({"targets": [
+        {"name": name, "url": receiver.url(f"/{name}"), "secrets": [SECRET_A]}]}))
+    operator = {"Authorization": f"Bearer {create_token('operator', 'console publish test')[0]}"}
+    with override_environment({"NEWSWIRE_TARGETS_FILE": str(targets_file)}):
+        configured_targets.cache_clear()
+        try:
+            from services.api.app import app
+
+            client = TestClient(app)
+            page = client.get("/console/targets", headers=operator)
+            assert page.status_code == 200 and f"/console/api/targets/{name}/pause" in page.text
+            assert client.post(f"/console/api/targets/{name}/pause", headers=operator).json()["paused"]
+            shown = {t["name"]: t for t in client.get("/console/api/targets", headers=operator).json()["items"]}
+            assert shown[name]["disabled"] and "paused by" in shown[name]["disabled_reason"]
+            assert f"/console/api/targets/{name}/resume" in client.get("/console/targets", headers=operator).text
+            assert not client.post(f"/console/api/targets/{name}/resume", headers=operator).json()["paused"]
+            assert not state.get_state(name)["paused"]
+        finally:
+            configured_targets.cache_clear()
