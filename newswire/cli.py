@@ -273,6 +273,9 @@ from newswire.cli_console import token_app  # noqa: E402  (issue 7)
 cli.add_typer(token_app, name="token")
 
 # Ingest (issue 11): this area's commands are registered below this line
+from newswire.cli_sources import sources_app  # noqa: E402
+
+cli.add_typer(sources_app, name="sources")
 # (end of Ingest)
 
 # Clean (issue 4): this area's commands are registered below this line

@@ -128,6 +128,24 @@ class EnrichPart(BaseModel):
     errors: dict[str, str] = Field(default_factory=dict, description="Enricher name -> why it gave nothing")
 
 
+class SourceItem(BaseModel):
+    """What a source said about an item before its page was read (feed entry, sitemap URL, index link, wire item).
+
+    Added by ingest (issue 11); optional everywhere, so older messages still validate.
+    """
+
+    url: str
+    kind: str = Field(default="feed", description="feed, sitemap, index, page, wire, file, push, websub")
+    guid: str | None = None
+    title: str | None = None
+    published: str | None = Field(default=None, description="ISO 8601; without a zone it is wall-clock as given")
+    updated: str | None = None
+    summary: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    language: str | None = None
+    feed_title: str | None = None
+
+
 class ArticlePayload(BaseModel):
     """An article in flight between stages (JSON on the wire)."""
 
@@ -148,6 +166,7 @@ class ArticlePayload(BaseModel):
     clean: CleanPart | None = None
     enrich: EnrichPart | None = None
     trace: list[TraceEntry] = Field(default_factory=list)
+    item: SourceItem | None = Field(default=None, description="What the source said of it (ingest, issue 11)")
 
     @classmethod
     def new(cls, url: str, *, source_id: int | None = None, fetch_id: str | None = None) -> "ArticlePayload":
@@ -181,6 +200,7 @@ class IngestRequest(BaseModel):
     source_id: int | None = None
     source_poll: bool = Field(default=False, description="A scheduled poll of the source itself: its health follows")
     follow_feeds: bool = True
+    item: SourceItem | None = Field(default=None, description="The source's entry this page was found by (issue 11)")
 
     def to_message(self) -> dict:
         return self.model_dump(mode="json")

@@ -62,6 +62,24 @@ class Settings(BaseSettings):
     console_cookie_secure: bool = False  # set the console's login cookie Secure (serve the API over HTTPS)
 
     # Ingest (issue 11): add this area's settings below this line
+    ingest_host_concurrency: int = 2  # K: requests in flight per host, across all workers (per-source override)
+    ingest_host_rate: float = 2.0  # R: requests per second per host (per-source override; 0 = no limit)
+    ingest_politeness_wait: float = 20.0  # wait this long for a host slot, then put the fetch back for later
+    ingest_default_interval: int = 900  # seconds between polls of a new source
+    ingest_min_interval: int = 120  # adaptive polling never goes below ...
+    ingest_max_interval: int = 24 * 3600  # ... nor above (also the longest backoff)
+    ingest_jitter: float = 0.1  # +/- share of the interval, so sources added together spread out
+    ingest_suspend_after: int = 10  # errors in a row before a source is suspended (reason shown)
+    ingest_probe_interval: int = 6 * 3600  # a suspended source is probed again (half-open) after this long
+    ingest_quiet_factor: float = 4.0  # flagged quiet when no new item for this many times its usual cadence
+    ingest_obey_robots: bool = True  # robots.txt for discovered pages (entry full text, index links, sitemap URLs)
+    ingest_robots_ttl: int = 24 * 3600
+    ingest_full_text: str = "auto"  # auto (fetch the link when the feed has only a summary), always, never
+    ingest_max_items: int = 1000  # new items taken from one fetch of a source; the rest on the next poll, soon
+    ingest_drop_dir: Path | None = None  # a folder whose files are ingested (kind "dir" sources can name others)
+    ingest_websub_callback: str | None = None  # public base URL hubs call back (default NEWSWIRE_PUBLIC_URL)
+    ingest_websub_lease: int = 7 * 24 * 3600  # lease asked of hubs; renewed before it ends
+    ingest_push_token: str | None = None  # if set, POST /sources/{id}/push needs "Authorization: Bearer <it>"
     # (end of Ingest)
 
     # Clean (issue 4): add this area's settings below this line

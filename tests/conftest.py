@@ -87,6 +87,10 @@ PIPELINE_ENV = {
     "NEWSWIRE_RETRY_BACKOFF_MAX": "1",
     "NEWSWIRE_DELIVERY_MAX_ATTEMPTS": "4",
     # ingest (issue 11)
+    # Every fixture site shares 127.0.0.1: generous per-host limits here; the politeness tests set their own per source.
+    "NEWSWIRE_INGEST_HOST_CONCURRENCY": "16",
+    "NEWSWIRE_INGEST_HOST_RATE": "0",
+    "NEWSWIRE_INGEST_MIN_INTERVAL": "1",
 
     # publish (issue 5)
     "NEWSWIRE_DELIVERY_SCHEDULE": "0,0.2,0.4,0.8",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,14 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from redis.exceptions import RedisError
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from shared.payload import IngestRequest, article_id_for
 from shared.settings import STAGES, get_settings
-from shared.store import Article, ArticleVersion, DeadLetter, session_scope
+from shared.store import Article, DeadLetter, session_scope
 from shared.store.blobs import put_blob
-from services.publish.formats import article_document, atom_feed, json_feed
+from services.publish.formats import article_document
 
 app = FastAPI(title="Newswire", version="0.1.0", description="Ingest, clean, enrich and publish news.")
 
@@ -273,49 +272,6 @@ def list_dead_letters(
     return {"items": items}
 
 
-# -- feeds ------------------------------------------------------------------
-def _published_items(limit: int) -> list[dict[str, Any]]:
-    with session_scope() as session:
-        newest = (
-            select(ArticleVersion.article_id, func.max(ArticleVersion.version).label("version"))
-            .where(ArticleVersion.status == "published")
-            .group_by(ArticleVersion.article_id)
-            .subquery()
-        )
-        rows = session.execute(
-            select(Article, ArticleVersion)
-            .join(newest, newest.c.article_id == Article.id)
-            .join(ArticleVersion, and_(ArticleVersion.article_id == Article.id, ArticleVersion.version == newest.c.version))
-            .order_by(ArticleVersion.published_at.desc(), Article.id)
-            .limit(limit)
-        ).all()
-        return [article_document(article, version) for article, version in rows]
-
-
-def _conditional(request: Request, body: bytes, media_type: str) -> Response:
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    if etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]:
-        return Response(status_code=304, headers={"ETag": etag})
-    return Response(content=body, media_type=media_type, headers={"ETag": etag, "Cache-Control": "max-age=30"})
-
-
-@app.get("/feeds/all.json")
-def feed_json(request: Request) -> Response:
-    import json
-
-    settings = get_settings()
-    feed = json_feed(_published_items(settings.feed_size), base_url=settings.public_url.rstrip("/"))
-    body = json.dumps(feed, ensure_ascii=False).encode("utf-8")
-    return _conditional(request, body, "application/feed+json")
-
-
-@app.get("/feeds/all.atom")
-def feed_atom(request: Request) -> Response:
-    settings = get_settings()
-    items = _published_items(settings.feed_size)
-    updated = datetime.fromisoformat(items[0]["updated"].replace("Z", "+00:00")) if items else None
-    body = atom_feed(items, base_url=settings.public_url.rstrip("/"), updated=updated)
-    return _conditional(request, body, "application/atom+xml")
 from services.api.metrics import router as metrics_router  # noqa: E402  (issue 7)
 app.include_router(metrics_router)
 from services.api.console import router as console_router  # noqa: E402  (issue 7)
@@ -324,9 +280,17 @@ from shared.telemetry import configure_logging  # noqa: E402
 app.include_router(console_router)
 
 # Ingest (issue 11): this area's routers are included below this line
+from services.api.sources import router as sources_router  # noqa: E402
+
+app.include_router(sources_router)
 # (end of Ingest)
 
 # Publish (issue 5): this area's routers are included below this line
+from services.api.feeds import router as feeds_router  # noqa: E402
+from services.api.publish import router as publish_router  # noqa: E402
+
+app.include_router(feeds_router)
+app.include_router(publish_router)
 # (end of Publish)
 
 # Deploy (issue 9): this area's routers are included below this line

@@ -29,6 +29,7 @@ class IngestOutcome:
     followups: list[IngestRequest] = field(default_factory=list)
     feed_title: str | None = None
     skipped: list[str] = field(default_factory=list)
+    poll: object | None = None  # the PollOutcome, when this intake was a source poll
 
 
 def looks_like_html(body: bytes) -> bool:
@@ -40,6 +41,8 @@ def looks_like_html(body: bytes) -> bool:
 
 
 def ingest(request: IngestRequest) -> IngestOutcome:
+    if request.source_poll and request.source_id:
+        return poll(request.source_id, request.fetch_id)
     if request.raw_key:
         if not request.url:
             raise PermanentError("stored bytes need the URL they came from")
@@ -51,8 +54,23 @@ def ingest(request: IngestRequest) -> IngestOutcome:
     raise PermanentError("nothing to ingest: give a url, a path or stored bytes")
 
 
+def poll(source_id: int, fetch_id: str) -> IngestOutcome:
+    """A poll of a source, as an intake: its new items become the articles and follow-ups."""
+    from services.ingest.poll import poll_source
+
+    result = poll_source(source_id, fetch_id)
+    outcome = IngestOutcome(articles=result.articles, followups=result.followups, feed_title=result.title,
+                            skipped=result.notes)
+    outcome.poll = result
+    return outcome
+
+
 def _payload(request: IngestRequest, url: str, raw_key: str, content_type: str | None, charset: str | None) -> ArticlePayload:
-    payload = ArticlePayload.new(url, source_id=request.source_id, fetch_id=request.fetch_id)
+    from services.ingest.urls import canonical_url
+
+    payload = ArticlePayload.new(canonical_url(url) if request.item else url, source_id=request.source_id,
+                                 fetch_id=request.fetch_id)
+    payload.item = request.item
     payload.raw_key = raw_key
     payload.content_type = content_type
     payload.http_charset = charset
@@ -72,8 +90,11 @@ def _ingest_file(request: IngestRequest) -> IngestOutcome:
 
 
 def _ingest_url(request: IngestRequest) -> IngestOutcome:
-    response = http.fetch(request.url)
-    return _take_body(request, response.url if not request.url else request.url, response.content,
+    from services.ingest import fetcher
+
+    # Politely (per-host slots shared by all workers); robots.txt for pages a source led us to.
+    response = fetcher.fetch(request.url, check_robots=request.item is not None)
+    return _take_body(request, response.url if not request.url else request.url, response.body,
                       response.content_type, response.charset)
 
 
@@ -99,51 +120,3 @@ def _take_body(request: IngestRequest, url: str, body: bytes, content_type: str,
     with session_scope() as session:
         key = put_blob(session, body, content_type or None)
     return IngestOutcome(articles=[_payload(request, url, key, content_type or None, charset)])
-
-
-def record_source_fetch(source_id: int, error: str | None, title: str | None = None) -> None:
-    """Update a source's health after a fetch."""
-    from datetime import timedelta
-
-    from shared.store.models import Source
-
-    with session_scope() as session:
-        source = session.get(Source, source_id)
-        if source is None:
-            return
-        now = utcnow()
-        source.last_fetched_at = now
-        if title and not source.title:
-            source.title = title
-        if error:
-            source.error_streak += 1
-            source.last_error = error[:2000]
-            backoff = min(source.interval_seconds * (2 ** min(source.error_streak, 6)), 24 * 3600)
-            source.next_fetch_at = now + timedelta(seconds=backoff)
-        else:
-            source.error_streak = 0
-            source.last_error = None
-            source.next_fetch_at = now + timedelta(seconds=source.interval_seconds)
-
-
-def due_sources(limit: int = 100) -> list[tuple[int, str]]:
-    from sqlalchemy import or_, select
-
-    from shared.store.models import Source
-
-    now = utcnow()
-    with session_scope() as session:
-        rows = session.execute(
-            select(Source.id, Source.url)
-            .where(Source.status == "active")
-            .where(or_(Source.next_fetch_at.is_(None), Source.next_fetch_at <= now))
-            .order_by(Source.next_fetch_at)
-            .limit(limit)
-        ).all()
-        for source_id, _url in rows:
-            source = session.get(Source, source_id)
-            # Claim it until the fetch reports back, so the next poll does not send it twice.
-            from datetime import timedelta
-
-            source.next_fetch_at = now + timedelta(seconds=max(source.interval_seconds, 60))
-        return [(row[0], row[1]) for row in rows]

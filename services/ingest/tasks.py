@@ -1,13 +1,28 @@
-"""Ingest tasks: the thin shell around services.ingest.service."""
+"""Ingest tasks: the thin shell around services.ingest (service, poll, scheduling, websub)."""
 
 from __future__ import annotations
 
 from shared.celery_app import app
 from shared.jobs import set_fetch_state
-from shared.payload import IngestRequest, TraceEntry, utcnow
+from shared.payload import ArticlePayload, IngestRequest, TraceEntry, utcnow
 from shared.stage_task import StageTask
-from shared.telemetry import worker_name
+from shared.telemetry import get_logger, worker_name
 from services.ingest import service
+from services.ingest.politeness import PolitenessBusy
+
+log = get_logger(__name__)
+
+
+def send_on(outcome: service.IngestOutcome, started, attempt: int) -> None:  # noqa: ANN001
+    """Hand the outcome on: articles to clean, follow-ups back to ingest (after the store committed)."""
+    from services.clean.tasks import process as clean_process
+
+    for payload in outcome.articles:
+        payload.trace.append(TraceEntry(stage="ingest", worker=worker_name(), start=started, finish=utcnow(),
+                                        attempt=attempt))
+        clean_process.delay(payload.to_message())
+    for followup in outcome.followups:
+        fetch.delay(followup.to_message())
 
 
 @app.task(bind=True, base=StageTask, name="ingest.fetch", stage="ingest")
@@ -16,23 +31,22 @@ def fetch(self: StageTask, message: dict) -> dict:
     try:
         request = IngestRequest.model_validate(message)
         outcome = service.ingest(request)
+    except PolitenessBusy as busy:
+        # The host's slots are taken: put the fetch back for later without spending one of its attempts.
+        fetch.apply_async(args=[message], countdown=busy.retry_after)
+        return {"status": "deferred", "reason": busy.reason}
     except Exception as exc:  # noqa: BLE001
-        if isinstance(message, dict) and message.get("source_poll") and message.get("source_id") \
-                and not self.will_retry(exc):
-            service.record_source_fetch(message["source_id"], str(exc))
         self.fail(exc, message)
         return {"status": "failed"}
-    if request.source_poll and request.source_id:
-        service.record_source_fetch(request.source_id, None, outcome.feed_title)
-    from services.clean.tasks import process as clean_process
-
-    for payload in outcome.articles:
-        payload.trace.append(
-            TraceEntry(stage="ingest", worker=worker_name(), start=started, finish=utcnow(), attempt=self.request.retries + 1)
-        )
-        clean_process.delay(payload.to_message())
-    for followup in outcome.followups:
-        fetch.delay(followup.to_message())
+    send_on(outcome, started, self.request.retries + 1)
+    poll = outcome.poll
+    if poll is not None:
+        state = {"failed": "failed", "skipped": "skipped"}.get(poll.status, "feed")
+        set_fetch_state(request.fetch_id, state, title=outcome.feed_title, children=poll.children,
+                        skipped=outcome.skipped, source_id=poll.source_id, new=poll.new, updated=poll.updated,
+                        unchanged=poll.unchanged, error=poll.error, poll=poll.status)
+        return {"status": poll.status, "new": poll.new, "updated": poll.updated, "unchanged": poll.unchanged,
+                "error": poll.error}
     if outcome.followups or not outcome.articles:
         set_fetch_state(request.fetch_id, "feed", title=outcome.feed_title,
                         children=[f.fetch_id for f in outcome.followups], skipped=outcome.skipped)
@@ -41,8 +55,38 @@ def fetch(self: StageTask, message: dict) -> dict:
 
 @app.task(bind=True, base=StageTask, name="ingest.poll_sources", stage="ingest")
 def poll_sources(self: StageTask) -> int:
-    due = service.due_sources()
-    for source_id, url in due:
-        fetch.delay(IngestRequest(url=url, source_id=source_id, source_poll=True).to_message())
+    """The scheduler's tick: every source now due is polled (claimed atomically in Redis); WebSub leases renewed."""
+    from services.ingest import scheduling
+
+    scheduling.adopt_unscheduled()
+    due = scheduling.claim_due()
+    for source_id in due:
+        fetch.delay(IngestRequest(source_id=source_id, source_poll=True).to_message())
+    try:
+        from services.ingest import websub
+
+        websub.renew_due()
+    except Exception as exc:  # noqa: BLE001
+        log.warning("WebSub renewal pass failed: %s", exc)
     return len(due)
 
+
+@app.task(bind=True, base=StageTask, name="ingest.push", stage="ingest")
+def push(self: StageTask, message: dict) -> dict:
+    """Items pushed to a source (POST /sources/{id}/push, a WebSub notification): kept if new, handed on."""
+    started = utcnow()
+    try:
+        from services.ingest.push import take_push
+
+        outcome = take_push(message)
+    except Exception as exc:  # noqa: BLE001
+        self.fail(exc, message)
+        return {"status": "failed"}
+    send_on(outcome, started, self.request.retries + 1)
+    set_fetch_state(message.get("fetch_id") or "", "feed", title=outcome.feed_title,
+                    children=[p.fetch_id for p in outcome.articles] + [r.fetch_id for r in outcome.followups],
+                    skipped=outcome.skipped)
+    return {"articles": len(outcome.articles), "followups": len(outcome.followups)}
+
+
+__all__ = ["fetch", "poll_sources", "push", "ArticlePayload"]

@@ -41,9 +41,9 @@ LEASE = timedelta(seconds=120)
 
 
 def idempotency_key(article_id: str, version: int, target: str, event: str = "publish") -> str:
-    """One key per (article version, target); a retraction of that version gets its own."""
+    """One key per (article version, target); a correction or retraction of that version gets its own."""
     base = f"msg_{article_id.replace('-', '')}_v{version}_{target}"
-    return base + "_retract" if event == "retract" else base
+    return base + f"_{event}" if event in ("retract", "correct") else base
 
 
 def schedule_for(target: TargetBase) -> list[float]:
@@ -105,7 +105,7 @@ def supersede(session: Any, article_id: str, version: int, target: str) -> int:
 def plan(version_id: int, targets: dict[str, TargetBase], *, correction: bool = False) -> list[str]:
     """Route one published version to every target, record each decision, create the deliveries.
 
-    Returns the names of targets that now have something to send. Safe to run twice."""
+    Returns the names of targets with a new delivery (feeds included). Safe to run twice."""
     touched: list[str] = []
     with session_scope() as session:
         version = session.get(ArticleVersion, version_id)
@@ -126,7 +126,7 @@ def plan(version_id: int, targets: dict[str, TargetBase], *, correction: bool = 
                 continue
             event = "correct" if correction and name in got else ("update" if name in got else "publish")
             supersede(session, article.id, version.version, name)
-            if add_delivery(session, version, target, event) and target.pushes:
+            if add_delivery(session, version, target, event):
                 touched.append(name)
     return touched
 

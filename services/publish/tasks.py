@@ -10,7 +10,7 @@ from shared.settings import get_settings
 from shared.stage_task import StageTask
 from shared.store.dead_letters import record_dead_letter
 from shared.telemetry import get_logger
-from services.publish import dispatch, engine, replay
+from services.publish import dispatch, engine, replay, websub
 from services.publish.service import publish
 from services.publish.targets import configured_targets
 
@@ -21,14 +21,24 @@ def kick(name: str, countdown: float | None = None) -> None:
     drain.apply_async(args=[name], queue="publish", countdown=countdown)
 
 
+def after_change(names: list[str], *, everything: bool = True) -> None:
+    """New deliveries to these targets: drain the ones that send, ping the hub for the feeds that changed."""
+    targets = configured_targets()
+    for name in names:
+        if name in targets and targets[name].pushes:
+            kick(name)
+    channels = (["all"] if everything else []) + [n for n in names if n in targets and not targets[n].pushes]
+    if get_settings().websub_hub and channels:
+        websub.ping(channels)
+
+
 @app.task(bind=True, base=StageTask, name="publish.process", stage="publish")
 def process(self: StageTask, message: dict) -> dict:
     done = self.run_stage(message, lambda payload: publish(payload, configured_targets()))
     if done is None:
         return {"status": "failed"}
     payload, touched = done
-    for name in touched:
-        kick(name)
+    after_change(touched)
     set_fetch_state(payload.fetch_id, "published", article_id=payload.id, version=payload.version)
     return {"status": "published", "targets": touched}
 

@@ -219,6 +219,61 @@ class AuditLog(Base):
 
 
 # Ingest (issue 11): this area's tables go below this line
+# Columns the ingest area adds to sources (declared here, beside its other tables, so areas merge cleanly).
+from sqlalchemy import Boolean, Float  # noqa: E402
+
+Source.name = mapped_column(Text, nullable=True)  # a display name (else the feed's title, else the host)
+Source.options = mapped_column(JSON, nullable=True)  # per-source settings: full_text, selector, rate, concurrency ...
+Source.etag = mapped_column(Text, nullable=True)
+Source.last_modified = mapped_column(Text, nullable=True)
+Source.last_status = mapped_column(Integer, nullable=True)  # HTTP status of the last fetch (304 included)
+Source.last_success_at = mapped_column(UTCDateTime(), nullable=True)
+Source.last_new_item_at = mapped_column(UTCDateTime(), nullable=True)
+Source.items_new = mapped_column(Integer, nullable=False, default=0, server_default="0")  # of the last fetch
+Source.items_updated = mapped_column(Integer, nullable=False, default=0, server_default="0")
+Source.items_unchanged = mapped_column(Integer, nullable=False, default=0, server_default="0")
+Source.items_total = mapped_column(Integer, nullable=False, default=0, server_default="0")
+Source.bytes_last = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+Source.bytes_total = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+Source.fetch_count = mapped_column(Integer, nullable=False, default=0, server_default="0")
+Source.error_count = mapped_column(Integer, nullable=False, default=0, server_default="0")
+Source.cadence_seconds = mapped_column(Float, nullable=True)  # usual time between new items (moving average)
+Source.suspended_reason = mapped_column(Text, nullable=True)
+Source.suspended_at = mapped_column(UTCDateTime(), nullable=True)
+Source.charset = mapped_column(String(32), nullable=True)
+Source.charset_reason = mapped_column(Text, nullable=True)
+Source.websub_hub = mapped_column(Text, nullable=True)
+Source.websub_topic = mapped_column(Text, nullable=True)
+Source.websub_secret = mapped_column(String(128), nullable=True)
+Source.websub_state = mapped_column(String(16), nullable=True)  # requested, verified, denied, expired
+Source.websub_lease_until = mapped_column(UTCDateTime(), nullable=True)
+Source.quiet = mapped_column(Boolean, nullable=False, default=False, server_default="0")
+Index("ix_sources_status_next", Source.__table__.c.status, Source.__table__.c.next_fetch_at)
+
+
+class SourceEntry(Base):
+    """One item a source listed (feed entry, sitemap URL, index link): what came of it, and its last state."""
+
+    __tablename__ = "source_entries"
+    __table_args__ = (
+        UniqueConstraint("source_id", "key", name="uq_source_entry"),
+        Index("ix_source_entries_source_seen", "source_id", "first_seen_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))  # sha256 of the entry's id (guid), else its link
+    url: Mapped[str] = mapped_column(Text)
+    article_id: Mapped[str] = mapped_column(String(36), index=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    published: Mapped[str | None] = mapped_column(String(40))  # ISO 8601 as the source gave it; no zone = wall-clock
+    published_at: Mapped[datetime | None]  # the same in UTC (wall-clock taken as UTC when no zone), for sorting
+    lastmod: Mapped[str | None] = mapped_column(String(64))
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    fetch_id: Mapped[str | None] = mapped_column(String(64))
+    versions: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 # (end of Ingest)
 
 

@@ -126,8 +126,8 @@ def test_every_metric_present_and_moving_under_load(pipeline, site, sink) -> Non
         assert value(after, "newswire_workers", stage=stage) >= 1
     assert value(after, "newswire_tasks_total", stage="ingest", outcome="failed") > \
         value(before, "newswire_tasks_total", stage="ingest", outcome="failed")
-    assert value(after, "newswire_tasks_total", stage="publish", outcome="retried") > \
-        value(before, "newswire_tasks_total", stage="publish", outcome="retried")
+    # Delivery retries are not Celery task retries since the publish engine (issue 5): the deliveries table
+    # schedules them; they show as newswire_deliveries_total{outcome="retry"}, checked below.
     for kind in ("new", "updated", "duplicate"):
         assert total(after, "newswire_articles_total", kind=kind) > total(before, "newswire_articles_total", kind=kind), kind
     assert value(after, "newswire_articles_total", source="127.0.0.1", kind="new") >= 6

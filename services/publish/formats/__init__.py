@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from services.publish.formats.document import article_document, iso
-from services.publish.formats.feeds import atom_feed, json_feed
+from services.publish.formats.feeds import Channel, atom_feed, json_feed, rss_feed
 from services.publish.formats.newsml import newsml_item
 from services.publish.formats.ninjs import ninjs_item
 
@@ -36,4 +36,4 @@ def render(format: str, outgoing: Any) -> tuple[bytes, str]:  # noqa: A002
     return body, CONTENT_TYPES[format]
 
 
-__all__ = ["article_document", "atom_feed", "iso", "json_feed", "newsml_item", "ninjs_item", "render"]
+__all__ = ["article_document", "atom_feed", "iso", "json_feed", "newsml_item", "ninjs_item", "render", "rss_feed", "Channel"]
