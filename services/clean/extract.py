@@ -93,19 +93,19 @@ def _only_names(text: str, names: list[str]) -> bool:
     return bool(names) and rest.strip(" 、,，\u3000") == ""
 
 
-def _drop_bylines(blocks: list[tuple[str, str]], authors: list[str]) -> list[tuple[str, str]]:
-    """Bylines at the top of the text ("By Jane Doe", "Jane Doe, AP Writer", a line of names) are metadata."""
-    out = list(blocks)
-    for _ in range(3):
-        if not out:
-            break
-        text = out[0][1]
-        names = [name for name in authors if len(name) > 3 or "\u4e00" <= name[:1] <= "\u9fff"]
-        if len(text) <= 80 and (BYLINE.match(text) or _only_names(text, names)
-                                or any(text.startswith(name) for name in names if len(name) > 3)):
-            out.pop(0)
-        else:
-            break
+def _drop_bylines(blocks: list[tuple[str, str]], authors: list[str], title: str | None) -> list[tuple[str, str]]:
+    """Bylines among the first lines ("By Jane Doe", "Jane Doe, AP Writer", a line of names) are metadata, as is
+    the headline said again below them."""
+    names = [name for name in authors if len(name) > 3 or "\u4e00" <= name[:1] <= "\u9fff"]
+    out = []
+    for index, (tag, text) in enumerate(blocks):
+        if index < 4 and len(text) <= 80 and (
+            BYLINE.match(text) or _only_names(text, names)
+            or any(text.startswith(name) for name in names if len(name) > 3)
+            or (title and text.strip() == title.strip())
+        ):
+            continue
+        out.append((tag, text))
     return out
 
 
@@ -144,7 +144,7 @@ def extract(raw: bytes, url: str | None = None, http_charset: str | None = None)
         raise ExtractionError(f"no article text found in {url or 'the page'}")
     _retitle(meta, body)
     metadata.finish(meta, body.lines, body.credits)
-    blocks = _drop_bylines(body.blocks, meta.authors)
+    blocks = _drop_bylines(body.blocks, meta.authors, meta.title)
     if not blocks:
         raise ExtractionError(f"no article text found in {url or 'the page'}")
     lines = [text for _, text in blocks]
