@@ -36,3 +36,7 @@ def test_sample_people_and_places(enriched) -> None:  # noqa: ANN001
     assert {"焦作市", "解放区"} <= {p.name for p in enriched.places}
     assert enriched.main_place.name == "解放区"
     assert enriched.main_place.hierarchy == ["河南省", "焦作市", "解放区"]
+
+
+def test_sample_topic(enriched) -> None:  # noqa: ANN001
+    assert enriched.topics[0].code in ("medtop:11000000", "medtop:14000000")  # politics or society
