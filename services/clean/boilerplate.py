@@ -68,7 +68,13 @@ SECTION_END = re.compile(
     r"友情链接|今日推荐|编辑推荐|精彩推荐|网友评论|我要评论|发表评论|"
     r"related (articles|stories|posts|coverage|news|content)|more (stories|from|on this)|you may also like|"
     r"recommended( for you| stories)?|read (more|next)|most (popular|read)|trending|also read|see also|"
-    r"comments?|leave a (reply|comment))\W*$",
+    r"comments?|leave a (reply|comment)|"
+    # other languages: read also / related / most read / comments
+    r"читайте( также)?|см\. также|похожие( статьи| материалы)?|самые популярные.*|популярное|отзывы|комментарии|"
+    r"leia (também|mais)|veja (também|mais)|mais lidas|notícias relacionadas|comentários|"
+    r"lesen sie (auch|mehr)|mehr zum thema|das könnte sie auch interessieren|kommentare|"
+    r"leggi anche|articoli correlati|i più letti|commenti|lee también|artículos relacionados|lo más leído|"
+    r"関連記事|あわせて読みたい|관련\s?기사|많이 본 뉴스)\W*$",
     re.IGNORECASE,
 )
 
@@ -86,6 +92,21 @@ FOOTER = re.compile(r"©|\(c\)\s*\d{4}|copyright|all rights reserved|版权所�
 
 def is_footer(text: str) -> bool:
     return FOOTER.search(text) is not None
+
+
+# Whole lines that are widget labels or credits, not prose.
+UI_LINE = re.compile(
+    r"^\W*(caption|close|open|back to (gallery|top)|view (gallery|comments|all)|show (more|less)|expand|"
+    r"enlarge (this )?image|next|previous|prev|print|email|e-mail|tweet|share|comments?|read more|continue reading|"
+    r"advertisement|sponsored|loading\.*|打印|关闭|收藏|返回|更多|展开全文|点击展开|阅读全文|查看原图|点击图片进入下一页|"
+    r"(photo|image|photograph|picture|credit|illustration|video|source)s?\s*(:|by\b).{0,80}|"
+    r"(updated|published|posted|last (updated|modified))\b.{0,60})\W*$",
+    re.IGNORECASE,
+)
+
+
+def is_ui_line(text: str) -> bool:
+    return len(text) <= 100 and UI_LINE.match(text) is not None
 
 
 def has_phrase(text: str) -> bool:
