@@ -60,7 +60,7 @@ def time_budget(seconds: float | None, name: str) -> Iterator[None]:
 
 
 def _registry() -> list[Enricher]:
-    from services.enrich import entities, keywords, language, places, reading_time, summary, topics
+    from services.enrich import entities, keywords, language, places, reading_time, related, summary, topics
 
     return [
         # language first: the others read part.language
@@ -71,6 +71,7 @@ def _registry() -> list[Enricher]:
         Enricher("topics", topics.VERSION, topics.enrich_topics, 2.0, topics.load),
         Enricher("summary", summary.VERSION, summary.enrich_summary, 2.0),
         Enricher("reading_time", reading_time.VERSION, reading_time.enrich_reading_time, 1.0),
+        Enricher("related", related.VERSION, related.enrich_related, 3.0),  # last: reads entities, places, keywords
     ]
 
 

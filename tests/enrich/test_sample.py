@@ -10,11 +10,14 @@ from shared.payload import ArticlePayload
 
 
 @pytest.fixture(scope="module")
-def enriched(sample):  # noqa: ANN001, ANN201
+def enriched(sample, enrich_database):  # noqa: ANN001, ANN201
+    from newswire.embedded import override_environment
+
     raw, truth = sample
     payload = ArticlePayload.new(truth["url"])
     payload.clean = extract(raw, truth["url"])
-    return run_enrichers(payload)
+    with override_environment({"DATABASE_URL": enrich_database}):
+        return run_enrichers(payload)
 
 
 def test_sample_language_script_and_no_errors(enriched) -> None:  # noqa: ANN001
