@@ -99,7 +99,7 @@ def deliveries_of(article_id: str) -> list[dict]:
     return [dict(d, version=v["version"]) for v in detail["versions"] for d in v["deliveries"]]
 
 
-def drain_until_settled(target, *, timeout: float = 15.0) -> list:  # noqa: ANN001
+def drain_until_settled(target, *, timeout: float = 45.0) -> list:  # noqa: ANN001
     """Drain like the tasks would, waiting for retries to fall due, until nothing is pending."""
     import time
 

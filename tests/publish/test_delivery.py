@@ -145,7 +145,7 @@ def test_breaker_opens_after_a_failure_streak_and_a_probe_closes_it(receiver) ->
 
     path = f"/{unique('breaker')}"
     receiver.script(path, [Answer(503)] * 3)
-    target = webhook(unique("brk"), receiver.url(path), concurrency=1, schedule=[0, 0, 0, 0, 0])
+    target = webhook(unique("brk"), receiver.url(path), concurrency=1, schedule=[0, 0, 0, 0, 0], breaker_cooldown=3)
     ids = [make_article()[1] for _ in range(5)]
     for version_id in ids:
         engine.plan(version_id, {target.name: target})
@@ -153,7 +153,7 @@ def test_breaker_opens_after_a_failure_streak_and_a_probe_closes_it(receiver) ->
     assert report.stopped == "breaker-open" and Limits(target.name).breaker_state() == "open"
     assert len(receiver.at(path)) == 3  # threshold 3: nothing more is sent while it is open
     assert engine.drain(target, budget=1).stopped == "breaker-open"
-    time.sleep(0.6)  # cooldown 0.5 s: one probe, it succeeds, the breaker closes and the rest flows
+    time.sleep(3.1)  # after the cooldown one probe goes, it succeeds, the breaker closes and the rest flows
     drain_until_settled(target)
     assert Limits(target.name).breaker_state() == "closed"
     assert [r.status for r in receiver.at(path)].count(204) == 5
