@@ -84,6 +84,8 @@ class CleanPart(BaseModel):
     charset_reason: str | None = Field(default=None, description="Why that encoding was chosen")
     quality: dict | None = Field(default=None, description="Quality verdict: score, reasons, measures")
     cluster_id: str | None = Field(default=None, description="Near-duplicate cluster: the same article elsewhere")
+    near_duplicate_of: str | None = Field(default=None, description="Article id of the closest known near-duplicate")
+    changes: str | None = Field(default=None, description="How this version differs from the previous one")
 
 
 class Entity(BaseModel):

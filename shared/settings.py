@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     # (end of Ingest)
 
     # Clean (issue 4): add this area's settings below this line
+    clean_quarantine_below: float = 0.5  # quality verdict score under which an article is dead-lettered, not published
+    clean_near_duplicates: bool = True  # SimHash index in Redis: near-duplicates join a story cluster
+    clean_near_duplicate_bits: int = 3  # at most this many differing bits of 64 make a near-duplicate (0..3)
+    clean_near_duplicate_days: int = 30  # how long the index remembers an article
     # (end of Clean)
 
     # Enrich (issue 10): add this area's settings below this line

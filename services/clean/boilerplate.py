@@ -88,6 +88,21 @@ def is_footer(text: str) -> bool:
     return FOOTER.search(text) is not None
 
 
+# Whole lines that are widget labels or credits, not prose.
+UI_LINE = re.compile(
+    r"^\W*(caption|close|open|back to (gallery|top)|view (gallery|comments|all)|show (more|less)|expand|"
+    r"enlarge (this )?image|next|previous|prev|print|email|e-mail|tweet|share|comments?|read more|continue reading|"
+    r"advertisement|sponsored|loading\.*|打印|关闭|收藏|返回|更多|展开全文|点击展开|阅读全文|查看原图|点击图片进入下一页|"
+    r"(photo|image|photograph|picture|credit|illustration|video|source)s?\s*(:|by\b).{0,80}|"
+    r"(updated|published|posted|last (updated|modified))\b.{0,60})\W*$",
+    re.IGNORECASE,
+)
+
+
+def is_ui_line(text: str) -> bool:
+    return len(text) <= 100 and UI_LINE.match(text) is not None
+
+
 def has_phrase(text: str) -> bool:
     return _PHRASE_RE.search(text) is not None
 

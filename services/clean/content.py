@@ -84,6 +84,8 @@ class Body:
     captions: list[str] = field(default_factory=list)
     link_density: float = 0.0
     credits: list[str] = field(default_factory=list)  # short lines dropped as credits/furniture: bylines live there
+    blocks: list[tuple[str, str]] = field(default_factory=list)  # (block tag, text) for each line
+    images: list[tuple[str, str | None]] = field(default_factory=list)  # (src, caption) inside the story
 
 
 def _tag(el) -> str:  # noqa: ANN001
@@ -347,7 +349,7 @@ def _parts(top, scores: dict, stats: dict) -> list:  # noqa: ANN001
     return taken[1:]
 
 
-def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[str], list[str], list[str]]:
+def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[Line], list[str], list[str]]:
     """Drop link lines, boilerplate and credit lines; cut at a "related stories" heading once the story is in."""
     kept: list[tuple[Line, bool]] = []
     captions: list[str] = []
@@ -362,29 +364,58 @@ def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[str], list[
         elif boilerplate.has_phrase(text) and line.units < 200:
             keep = False
             credits.append(text)
-        elif boilerplate.is_credit_line(text) or not line.units:
+        elif boilerplate.is_credit_line(text) or boilerplate.is_ui_line(text) or not line.units:
             keep = False
             credits.append(text)
         else:
             keep = True
         kept.append((line, keep))
     total = sum(line.units for line, keep in kept if keep)
-    out: list[str] = []
+    out: list[Line] = []
     seen = 0
     for line, keep in kept:
         if boilerplate.is_section_end(line.text) and seen >= 0.5 * total:
             break
         if keep:
-            out.append(line.text)
+            out.append(line)
             seen += line.units
-    if out and title and _same(out[0], title):
+    if out and title and _same(out[0].text, title):
         out = out[1:]
-    return out, captions, credits
+    # A long line said twice in one story is a gallery caption shown twice: keep it once.
+    said: set[str] = set()
+    unique = []
+    for line in out:
+        if len(line.text) >= 80 and line.text in said:
+            continue
+        said.add(line.text)
+        unique.append(line)
+    return unique, captions, credits
 
 
 def _same(a: str, b: str) -> bool:
     norm = lambda s: re.sub(r"\W+", "", s).lower()  # noqa: E731
     return bool(norm(a)) and norm(a) == norm(b)
+
+
+def _images(node: HtmlElement) -> list[tuple[str, str | None]]:
+    """Images of the story with their captions (a <figure>'s <figcaption>, else the alt text)."""
+    found = []
+    for img in node.iter("img"):
+        src = img.get("src") or img.get("data-src") or img.get("data-original") or img.get("data-lazy-src")
+        if not src or src.startswith("data:"):
+            continue
+        width = img.get("width") or ""
+        if width.isdigit() and int(width) < 100:
+            continue  # icons, spacers, tracking pixels
+        caption = None
+        figure = next((a for a in img.iterancestors() if _tag(a) == "figure"), None)
+        if figure is not None:
+            caption_el = next(figure.iter("figcaption"), None)
+            if caption_el is not None:
+                caption = _SPACE.sub(" ", caption_el.text_content()).strip() or None
+        caption = caption or (img.get("alt") or "").strip() or None
+        found.append((src.strip(), caption))
+    return found
 
 
 def _read(root: HtmlElement, by_names: bool, title: str | None) -> Body:
@@ -399,10 +430,12 @@ def _read(root: HtmlElement, by_names: bool, title: str | None) -> Body:
     lines: list[Line] = []
     for node in sorted(set(nodes), key=order.__getitem__):
         lines.extend(_lines(node))
-    text_lines, captions, credits = _clean_lines(lines, title)
+    kept, captions, credits = _clean_lines(lines, title)
     s = stats.get(top)
     density = s.links / s.total if s and s.total else 0.0
-    return Body(text_lines, top, captions, density, credits)
+    images = [image for node in nodes for image in _images(node)]
+    return Body([line.text for line in kept], top, captions, density, credits,
+                [(line.tag, line.text) for line in kept], list(dict.fromkeys(images)))
 
 
 def extract_body(root: HtmlElement, title: str | None = None) -> Body:

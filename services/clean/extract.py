@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import html
+import re
+from urllib.parse import urljoin
 
 import lxml.html
 import nh3
@@ -14,11 +16,12 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from shared.errors import ExtractionError
-from shared.payload import CleanPart
-from services.clean import content, metadata
+from shared.payload import CleanPart, Image
+from services.clean import content, metadata, quality
 from services.clean.decode import decode_html
 
 EXTRACTOR_VERSION = "1"
+BYLINE = re.compile(r"^\s*(by|written by|posted by|reporting by)\s+\S", re.IGNORECASE)
 
 ALLOWED_TAGS = {
     "p", "br", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "code",
@@ -47,8 +50,53 @@ def parse(text: str) -> HtmlElement:
         raise ExtractionError(f"unparseable HTML: {exc}") from exc
 
 
-def _paragraphs_html(lines: list[str]) -> str:
-    return sanitize_html("".join(f"<p>{html.escape(line)}</p>" for line in lines))
+HEADINGS = {"h1": "h2", "h2": "h2", "h3": "h3", "h4": "h4", "h5": "h5", "h6": "h6"}
+
+
+def render_html(blocks: list[tuple[str, str]], images: list[Image]) -> str:
+    """Sanitised HTML of the story: headings, paragraphs, lists, quotes, then its figures with captions."""
+    parts: list[str] = []
+    in_list = False
+    for tag, text in blocks:
+        escaped = html.escape(text, quote=False)
+        if tag == "li":
+            if not in_list:
+                parts.append("<ul>")
+                in_list = True
+            parts.append(f"<li>{escaped}</li>")
+            continue
+        if in_list:
+            parts.append("</ul>")
+            in_list = False
+        if tag in HEADINGS:
+            parts.append(f"<{HEADINGS[tag]}>{escaped}</{HEADINGS[tag]}>")
+        elif tag == "blockquote":
+            parts.append(f"<blockquote><p>{escaped}</p></blockquote>")
+        elif tag == "pre":
+            parts.append(f"<pre>{escaped}</pre>")
+        else:
+            parts.append(f"<p>{escaped}</p>")
+    if in_list:
+        parts.append("</ul>")
+    for image in images:
+        caption = f"<figcaption>{html.escape(image.caption, quote=False)}</figcaption>" if image.caption else ""
+        alt = html.escape(image.caption or "", quote=True)
+        parts.append(f'<figure><img src="{html.escape(image.url, quote=True)}" alt="{alt}">{caption}</figure>')
+    return sanitize_html("".join(parts))
+
+
+def _drop_bylines(blocks: list[tuple[str, str]], authors: list[str]) -> list[tuple[str, str]]:
+    """English bylines at the top of the text ("By Jane Doe", "Jane Doe, AP Writer") are metadata, not story."""
+    out = list(blocks)
+    for _ in range(3):
+        if not out:
+            break
+        text = out[0][1]
+        if len(text) <= 80 and (BYLINE.match(text) or any(text.startswith(name) for name in authors if len(name) > 3)):
+            out.pop(0)
+        else:
+            break
+    return out
 
 
 def _title_from_body(lines: list[str]) -> str:
@@ -61,6 +109,7 @@ def _title_from_body(lines: list[str]) -> str:
 
 
 def extract(raw: bytes, url: str | None = None, http_charset: str | None = None) -> CleanPart:
+    """Raw page bytes to a cleaned article (with its quality verdict; quarantine is the caller's decision)."""
     decoded = decode_html(raw, http_charset)
     root = parse(decoded.text)
     meta = metadata.read(root, url)
@@ -68,12 +117,19 @@ def extract(raw: bytes, url: str | None = None, http_charset: str | None = None)
     if not body.lines:
         raise ExtractionError(f"no article text found in {url or 'the page'}")
     metadata.finish(meta, body.lines, body.credits)
-    title = (meta.title or "").strip() or _title_from_body(body.lines)
-    text = "\n".join(body.lines)
+    blocks = body.blocks if meta.chinese else _drop_bylines(body.blocks, meta.authors)
+    if not blocks:
+        raise ExtractionError(f"no article text found in {url or 'the page'}")
+    lines = [text for _, text in blocks]
+    title = (meta.title or "").strip() or _title_from_body(lines)
+    text = "\n".join(lines)
+    images = [Image(url=urljoin(url, src) if url else src, caption=caption) for src, caption in body.images]
+    lead_image = meta.lead_image or (images[0].url if images else None)
+    verdict = quality.judge(text, len(meta.page_text), body.link_density, decoded.replaced)
     return CleanPart(
         title=title,
         text=text,
-        html=_paragraphs_html(body.lines),
+        html=render_html(blocks, images),
         authors=meta.authors,
         published=meta.published,
         site_name=meta.site_name,
@@ -81,7 +137,9 @@ def extract(raw: bytes, url: str | None = None, http_charset: str | None = None)
         extractor=f"newswire-clean {EXTRACTOR_VERSION}",
         source_name=meta.source_name,
         summary=meta.summary,
-        lead_image=meta.lead_image,
+        lead_image=lead_image,
+        images=images,
         charset=decoded.charset,
         charset_reason=decoded.reason,
+        quality=verdict.as_dict(),
     )

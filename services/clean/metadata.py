@@ -19,6 +19,7 @@ from lxml.html import HtmlElement
 CHINA = timezone(timedelta(hours=8))
 _SPACE = re.compile(r"\s+")
 _HAN = re.compile("[\u4e00-\u9fff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 HEADER_SIZE = 200  # characters after the headline read as its info line (作者, 来源, time)
 NEAR_TITLE = 1500  # characters after the headline where its date line is looked for
 TITLE_SEPARATORS = re.compile(r"(?<=[\u4e00-\u9fff”」）)])-(?=[\u4e00-\u9fff])|\s+[-|–—·:]\s+|\s*[_｜|]\s*|\s*--\s*|\s*——\s*|\s+::\s+|\s*»\s*")
@@ -376,7 +377,9 @@ def read(root: HtmlElement, url: str | None = None) -> Meta:
     etree.strip_elements(root, "script", "style", "noscript", "template", with_tail=False)
     body = root.find("body")
     page_text = _SPACE.sub(" ", (body if body is not None else root).text_content())
-    meta.chinese = len(_HAN.findall(page_text[:5000])) > 200
+    han = len(_HAN.findall(page_text[:20000]))
+    latin = len(_LATIN_WORD.findall(page_text[:20000]))
+    meta.chinese = han >= 20 and han > latin  # Han characters outnumber Latin words
     meta.site_name = metas.get("og:site_name") or metas.get("application-name") or None
     meta.title = _title(root, metas, ld, meta.site_name)
     title_at = page_text.find(meta.title) if meta.title else -1

@@ -2,11 +2,12 @@
 
 - same URL, same hash, another fetch  -> duplicate: dropped and counted;
 - same URL, same hash, the same fetch -> a redelivered message: carry on (idempotent);
-- same URL, new hash                  -> version n+1.
+- same URL, new hash                  -> version n+1, with a summary of what changed (``clean.changes``).
 """
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,6 +17,31 @@ from sqlalchemy.exc import IntegrityError
 from shared.errors import TransientError
 from shared.payload import ArticlePayload, utcnow
 from shared.store import Article, ArticleVersion, session_scope
+
+
+def diff_summary(previous: dict, title: str, text: str) -> str:
+    """A line saying what changed since the previous version: title, paragraphs added/removed/edited."""
+    old_lines = (previous.get("text") or "").split("\n")
+    new_lines = text.split("\n")
+    added = removed = edited = 0
+    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        if op == "insert":
+            added += b2 - b1
+        elif op == "delete":
+            removed += a2 - a1
+        elif op == "replace":
+            common = min(a2 - a1, b2 - b1)
+            edited += common
+            added += (b2 - b1) - common
+            removed += (a2 - a1) - common
+    parts = []
+    if (previous.get("title") or "") != title:
+        parts.append(f"title changed (was: {previous.get('title')!r})")
+    for count, word in ((added, "added"), (removed, "removed"), (edited, "edited")):
+        if count:
+            parts.append(f"{count} paragraph{'s' if count != 1 else ''} {word}")
+    return "; ".join(parts) or "whitespace or formatting only"
 
 
 @dataclass
@@ -44,6 +70,14 @@ def record_version(payload: ArticlePayload) -> VersionOutcome:
                 article.duplicates += 1
                 return VersionOutcome("duplicate", existing.version)
             number = article.latest_version + 1
+            if number > 1:
+                previous = session.execute(
+                    select(ArticleVersion).where(
+                        ArticleVersion.article_id == payload.id, ArticleVersion.version == article.latest_version
+                    )
+                ).scalar_one_or_none()
+                if previous is not None and previous.clean:
+                    payload.clean.changes = diff_summary(previous.clean, payload.clean.title, payload.clean.text)
             now = utcnow()
             article.latest_version = number
             article.title = payload.clean.title

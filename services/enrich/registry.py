@@ -60,11 +60,13 @@ def time_budget(seconds: float | None, name: str) -> Iterator[None]:
 
 
 def _registry() -> list[Enricher]:
-    from services.enrich import keywords, language, reading_time, summary
+    from services.enrich import entities, keywords, language, places, reading_time, summary
 
     return [
         # language first: the others read part.language
         Enricher("language", language.VERSION, language.enrich_language, 2.0, language.load),
+        Enricher("entities", entities.VERSION, entities.enrich_entities, 5.0, entities.load),
+        Enricher("places", places.VERSION, places.enrich_places, 3.0, places.load),  # reads the place entities
         Enricher("keywords", keywords.VERSION, keywords.enrich_keywords, 3.0, keywords.load),
         Enricher("summary", summary.VERSION, summary.enrich_summary, 2.0),
         Enricher("reading_time", reading_time.VERSION, reading_time.enrich_reading_time, 1.0),

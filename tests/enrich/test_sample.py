@@ -28,3 +28,11 @@ def test_sample_language_script_and_no_errors(enriched) -> None:  # noqa: ANN001
 def test_sample_summary_and_reading_time(enriched) -> None:  # noqa: ANN001
     assert enriched.summary and "文明" in enriched.summary and "解放区" in enriched.summary
     assert 2 < enriched.reading_time_minutes < 10
+
+
+def test_sample_people_and_places(enriched) -> None:  # noqa: ANN001
+    people = {e.name for e in enriched.entities if e.kind == "person"}
+    assert {"吴军", "赵海燕"} <= people
+    assert {"焦作市", "解放区"} <= {p.name for p in enriched.places}
+    assert enriched.main_place.name == "解放区"
+    assert enriched.main_place.hierarchy == ["河南省", "焦作市", "解放区"]

@@ -1,0 +1,93 @@
+"""Main-text rules on small pages made here (not copies of the evaluation pages)."""
+
+from __future__ import annotations
+
+from services.clean.content import extract_body, weight
+from services.clean.extract import parse
+
+ZH_PARAGRAPHS = [
+    "近日，家住花园街社区的李大爷谈起智慧楼院建设时赞不绝口，说院里的居民感到很安全、很安心。",
+    "该区先后多次召开动员会研究部署创建工作，形成纵向到底、横向到边、环环相扣的工作格局。",
+    "下一步，全区将持续巩固创建成果，推动城市管理向精细化、常态化、长效化转变，让群众有更多获得感。",
+]
+EN_PARAGRAPHS = [
+    "The city council approved a new budget for public transport on Monday, after a debate that lasted most of the day.",
+    "Bus fares will stay the same for at least two years, the mayor said, while three new routes open in the spring.",
+    "Opponents argued that the plan, which costs more than any before it, leaves the northern districts behind.",
+]
+
+
+def body_of(html: str, title: str | None = None) -> list[str]:
+    return extract_body(parse(html), title).lines
+
+
+def nav(n: int = 8) -> str:
+    return "<ul>" + "".join(f'<li><a href="/c{i}">频道{i}</a></li>' for i in range(n)) + "</ul>"
+
+
+def test_cjk_characters_weigh_double() -> None:
+    assert weight("新闻") == 4 and weight("news") == 4 and weight("  ") == 0
+
+
+def test_br_separated_chinese_text_in_a_table_cell_is_the_story() -> None:
+    html = (f"<html><body><table><tr><td>{nav()}</td><td>{'<br>'.join(ZH_PARAGRAPHS)}</td></tr></table>"
+            "</body></html>")
+    assert body_of(html) == ZH_PARAGRAPHS
+
+
+def test_navigation_related_links_and_copyright_are_left_out() -> None:
+    related = "".join(f'<li><a href="/n{i}">相关新闻标题第{i}条很长很长的标题</a></li>' for i in range(6))
+    html = (f'<html><body><div class="header">{nav()}</div><div class="article">'
+            + "".join(f"<p>{p}</p>" for p in ZH_PARAGRAPHS)
+            + f'<p>相关推荐</p><ul>{related}</ul><p>未经授权禁止转载，违者必究</p></div>'
+            '<div class="footer">版权所有 © 2022 某某网 豫ICP备12345号</div></body></html>')
+    lines = body_of(html)
+    assert lines == ZH_PARAGRAPHS
+
+
+def test_a_related_heading_cuts_what_follows_once_the_story_is_in() -> None:
+    html = ("<html><body><div>" + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS)
+            + "<h3>Related Articles</h3><p>Another story entirely, with its own long sentence about other things.</p>"
+            + "</div></body></html>")
+    assert body_of(html) == EN_PARAGRAPHS
+
+
+def test_teasers_inside_links_never_win() -> None:
+    teaser = "".join(f'<li><a href="/t{i}"><div class="content">{ZH_PARAGRAPHS[0]}{ZH_PARAGRAPHS[1]}</div></a></li>'
+                     for i in range(3))
+    html = (f"<html><body><div class='main'><p>{ZH_PARAGRAPHS[2]}</p><p>{ZH_PARAGRAPHS[2][::-1]}</p></div>"
+            f"<ul class='list'>{teaser}</ul></body></html>")
+    assert body_of(html)[0] == ZH_PARAGRAPHS[2]
+
+
+def test_a_story_split_into_sections_around_a_figure_comes_out_whole() -> None:
+    more = [f"Part {n}: " + p for n, p in enumerate(EN_PARAGRAPHS)]
+    section = '<section><div><div class="post-content">{}</div></div></section>'
+    first = section.format("".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS))
+    second = section.format("".join(f"<p>{p}</p>" for p in more))
+    html = (f"<html><body><article>{first}<figure><img src='a.jpg'><figcaption>A bus</figcaption></figure>"
+            f"{second}</article></body></html>")
+    assert body_of(html) == EN_PARAGRAPHS + more
+
+
+def test_captions_are_kept_apart_and_credit_lines_dropped() -> None:
+    html = ("<html><body><div class='content'><figure><img src='/p.jpg' width='600'>"
+            "<figcaption>焦作市解放区花园街社区一角</figcaption></figure>"
+            + "".join(f"<p>{p}</p>" for p in ZH_PARAGRAPHS)
+            + "<p>责任编辑：王小明</p><p>Photo: Jane Doe, AP</p></div></body></html>")
+    body = extract_body(parse(html))
+    assert body.lines == ZH_PARAGRAPHS
+    assert body.captions == ["焦作市解放区花园街社区一角"]
+    assert body.images == [("/p.jpg", "焦作市解放区花园街社区一角")]
+    assert "责任编辑：王小明" in body.credits
+
+
+def test_a_page_whose_content_sits_in_head_is_still_read() -> None:
+    # A <script> before <html> makes libxml2 put the whole page under <head>.
+    html = "<script>var a = 1;</script><html><body><div>" + "".join(f"<p>{p}</p>" for p in ZH_PARAGRAPHS) + "</div>"
+    assert body_of(html) == ZH_PARAGRAPHS
+
+
+def test_the_headline_repeated_as_first_line_is_not_body() -> None:
+    html = "<html><body><div><h1>市议会通过公交预算</h1>" + "".join(f"<p>{p}</p>" for p in ZH_PARAGRAPHS) + "</div>"
+    assert body_of(html, "市议会通过公交预算") == ZH_PARAGRAPHS

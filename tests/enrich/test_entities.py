@@ -1,0 +1,46 @@
+"""Entities on small texts of our own, through the shipped CRF models."""
+
+from __future__ import annotations
+
+from services.enrich.entities import MODELS, entities_for, extract_entities
+
+
+def _found(text: str, lang: str) -> set[tuple[str, str]]:
+    return {(m.text, m.type) for m in extract_entities(text, lang)}
+
+
+def test_english_people_places_organisations() -> None:
+    found = _found("German Chancellor Angela Merkel met Microsoft executives in Paris on Tuesday .", "en")
+    assert ("Angela Merkel", "PER") in found
+    assert ("Paris", "LOC") in found
+    assert ("Microsoft", "ORG") in found
+
+
+def test_english_raw_text_with_attached_punctuation() -> None:
+    found = _found("Officials in Washington said Reuters had reported the talks, led by John Smith.", "en")
+    assert ("Washington", "LOC") in found
+    assert ("John Smith", "PER") in found
+
+
+def test_chinese_with_ascii_punctuation() -> None:
+    found = _found("北京市委书记王伟在上海会见了华为公司董事长,双方讨论了合作。", "zh")
+    assert ("王伟", "PER") in found
+    assert ("上海", "LOC") in found
+
+
+def test_salience_mentions_and_kinds() -> None:
+    title = "Merkel visits Paris"
+    text = ("German Chancellor Angela Merkel arrived in Paris on Monday. Merkel met the French president. "
+            "Later Merkel left Paris for Berlin.")
+    entities = entities_for(title, text, "en", 6000)
+    by_name = {e.name: e for e in entities}
+    assert by_name["Paris"].kind == "place" and by_name["Paris"].mentions == 3
+    assert by_name["Paris"].salience > by_name["Berlin"].salience
+    assert entities[0].name in ("Paris", "Merkel")
+
+
+def test_models_are_small_and_shipped() -> None:
+    total = sum(path.stat().st_size for path in MODELS.iterdir())
+    assert {"ner_zh.crfsuite", "ner_en.crfsuite"} <= {path.name for path in MODELS.iterdir()}
+    assert total <= 50 * 1024 * 1024
+    assert extract_entities("", "en") == []
