@@ -285,6 +285,9 @@ cli.add_typer(sources_app, name="sources")
 # (end of Enrich)
 
 # Publish (issue 5): this area's commands are registered below this line
+from newswire.cli_publish import register as _register_publish  # noqa: E402
+
+_register_publish(cli)
 # (end of Publish)
 
 # Deploy (issue 9): this area's commands are registered below this line
@@ -355,6 +358,9 @@ _register_console_bench(bench_app)
 from newswire.bench_ingest import register as _register_ingest_bench  # noqa: E402  (issue 11)
 
 _register_ingest_bench(bench_app)
+from newswire.bench_publish import register as _register_publish_bench  # noqa: E402  (issue 5)
+
+_register_publish_bench(bench_app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -176,8 +176,7 @@ def replay_deliveries(request: Request, body: ReplayBody) -> dict[str, Any]:
     """Failed deliveries sent again with a fresh schedule: by ids, or by range (target, created since/until)."""
     principal = require_operator(request, "deliveries.replay", body.target or (str(body.ids) if body.ids else "all"))
     if body.ids:
-        targets = replay.replay_ids(body.ids)
-        count = len(body.ids)
+        count, targets = replay.replay_ids_count(body.ids)
     else:
         count, targets = replay.replay_range(body.target, body.since, body.until)
     audit(principal, "deliveries.replay", body.target, result="ok",

@@ -68,7 +68,13 @@ SECTION_END = re.compile(
     r"友情链接|今日推荐|编辑推荐|精彩推荐|网友评论|我要评论|发表评论|"
     r"related (articles|stories|posts|coverage|news|content)|more (stories|from|on this)|you may also like|"
     r"recommended( for you| stories)?|read (more|next)|most (popular|read)|trending|also read|see also|"
-    r"comments?|leave a (reply|comment))\W*$",
+    r"comments?|leave a (reply|comment)|"
+    # other languages: read also / related / most read / comments
+    r"читайте( также)?|см\. также|похожие( статьи| материалы)?|самые популярные.*|популярное|отзывы|комментарии|"
+    r"leia (também|mais)|veja (também|mais)|mais lidas|notícias relacionadas|comentários|"
+    r"lesen sie (auch|mehr)|mehr zum thema|das könnte sie auch interessieren|kommentare|"
+    r"leggi anche|articoli correlati|i più letti|commenti|lee también|artículos relacionados|lo más leído|"
+    r"関連記事|あわせて読みたい|관련\s?기사|많이 본 뉴스)\W*$",
     re.IGNORECASE,
 )
 

@@ -373,9 +373,12 @@ def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[Line], list
     total = sum(line.units for line, keep in kept if keep)
     out: list[Line] = []
     seen = 0
-    for line, keep in kept:
+    for index, (line, keep) in enumerate(kept):
         if boilerplate.is_section_end(line.text) and seen >= 0.5 * total:
-            break
+            after = sum(other.units for other, other_keep in kept[index + 1:] if other_keep)
+            if after <= 0.25 * total:
+                break  # a list of other stories closes the story; much prose after it means an inline teaser
+            continue
         if keep:
             out.append(line)
             seen += line.units

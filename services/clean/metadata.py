@@ -163,6 +163,8 @@ _EN_DATE = re.compile(
     r"((?:19|20)\d{2})\b(?:,?\s*(?:at\s*)?(\d{1,2}):(\d{2})\s*([ap]\.?m\.?)?)?",
     re.IGNORECASE,
 )
+_DATE_LABEL = re.compile(r"(发布|发表|更新|出版|日期|时间|published|posted|updated|date)\W{0,4}(于|on)?\s*[:：]?\s*$",
+                         re.IGNORECASE)
 _URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-]?(\d{2})[/-]?(\d{2})(?:/|\d|_|-|\.)")
 
 
@@ -223,14 +225,20 @@ def _published(root: HtmlElement, metas: dict, ld: list[dict], page_text: str, t
         value = el.get("datetime") or ""
         if (when := parse_iso(value, zone)) is not None:
             return when, value
-    dates = _visible_dates(page_text, zone)
+    every = _visible_dates(page_text, zone)
+    labelled = [d for d in every if _DATE_LABEL.search(page_text[max(0, d[0] - 12):d[0]])]
+    dates = every
     if title_at >= 0:
         # The date line sits near the headline; dates further down are the story's own or other stories'.
-        dates = [d for d in dates if title_at - 200 <= d[0] <= title_at + NEAR_TITLE]
+        dates = [d for d in every if title_at - 200 <= d[0] <= title_at + NEAR_TITLE]
     if dates:
         near = [d for d in dates if d[0] - dates[0][0] < 400]
         with_time = [d for d in near if d[2]]
-        position, when, _ = (with_time or near)[0]
+        position, when, _ = ([d for d in near if d in labelled] or with_time or near)[0]
+        return when, page_text[position:position + 25]
+    if labelled:
+        # No date by the headline: the first one the page calls a publication time (发布时间：…, Posted on …).
+        position, when, _ = labelled[0]
         return when, page_text[position:position + 25]
     for key, value in metas.items():
         if ("date" in key or "time" in key) and (when := parse_iso(value, zone)) is not None:
@@ -251,7 +259,7 @@ _PAREN = re.compile(r"[（(]([^（()）\n]{2,40})[)）]")
 _EDITOR = re.compile(r"(?:责任编辑|责编|编辑)\s*[:：]\s*([^\n]{2,30})")
 _CLOSING = re.compile(r"[（(]([^（()）\n]{2,30})[)）]\s*$")
 _SLASH_CREDIT = re.compile(r"^([\u4e00-\u9fff·]{2,4})\s*[/／]\s*(?!摄|图)[\u4e00-\u9fff]{2,12}(?:\s|$)")
-_BRACKET_NAME = re.compile(r"[\[【]\s*([\u4e00-\u9fff·]{2,4})\s*[\]】]\s*(?:来源|出处)")
+_BRACKET_NAME = re.compile(r"[\[【]\s*([\u4e00-\u9fff·]{2,4})\s*[\]】]\W{0,3}(?:来源|出处)")
 _LEADING_NAMES = re.compile(r"^\s*([\u4e00-\u9fff·]{2,4}(?:[、 ][\u4e00-\u9fff·]{2,4}){0,3})\s{2,}")
 _NOT_NAMES = ("记者", "编辑", "通讯员", "报道", "摄", "整理", "综合", "整合", "来源", "新华社", "本报", "实习生",
               "发自", "电讯", "快讯", "评论", "我来说", "阅读", "网友", "点击", "作者", "图片", "专稿", "特稿")

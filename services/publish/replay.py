@@ -13,9 +13,9 @@ from shared.store.models import DeadLetter
 REPLAYABLE = ("failed", "pending")
 
 
-def _reset(session, ids: list[int]) -> list[str]:  # noqa: ANN001
+def _reset(session, ids: list[int]) -> tuple[int, list[str]]:  # noqa: ANN001
     if not ids:
-        return []
+        return 0, []
     rows = session.execute(select(Delivery.id, Delivery.target).where(Delivery.id.in_(ids),
                                                                       Delivery.status.in_(REPLAYABLE))).all()
     chosen = [row.id for row in rows]
@@ -31,11 +31,16 @@ def _reset(session, ids: list[int]) -> list[str]:  # noqa: ANN001
                                                                DeadLetter.status == "open")).scalars():
             if isinstance(letter.payload, dict) and letter.payload.get("delivery_id") in chosen:
                 letter.status = "replayed"
-    return sorted({row.target for row in rows})
+    return len(chosen), sorted({row.target for row in rows})
 
 
 def replay_ids(ids: list[int]) -> list[str]:
     """Returns the targets that now have deliveries due."""
+    return replay_ids_count(ids)[1]
+
+
+def replay_ids_count(ids: list[int]) -> tuple[int, list[str]]:
+    """How many were replayed, and their targets."""
     with session_scope() as session:
         return _reset(session, ids)
 
@@ -51,5 +56,4 @@ def replay_range(target: str | None = None, since: datetime | None = None, until
             query = query.where(Delivery.created_at >= since)
         if until:
             query = query.where(Delivery.created_at < until)
-        ids = list(session.execute(query).scalars())
-        return len(ids), _reset(session, ids)
+        return _reset(session, list(session.execute(query).scalars()))

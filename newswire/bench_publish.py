@@ -1,0 +1,232 @@
+"""``newswire bench publish``: the delivery engine against a local receiver, and a bare httpx loop, in one run.
+
+The engine's run is the real thing: a publish worker process (Celery, prefork) drains the deliveries table
+through ``publish.drain`` tasks: batch claims, Standard Webhooks signing with two secrets (rotation), POSTs
+through the guarded HTTP client, attempt log and status per delivery. The rows (articles, versions,
+deliveries) are written in bulk beforehand and not timed. The bare loop posts the same bodies with one
+``httpx.Client``, one after the other, nothing else. Both hit the same local receiver, which counts every
+webhook-id it receives: ``duplicates`` is how many deliveries it got more than once.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import typer
+
+SECRETS = ["whsec_" + base64.b64encode(f"newswire-bench-secret-{n}-0123456789".encode()).decode() for n in (1, 2)]
+TARGET = "bench"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 512
+
+    def handle_error(self, request, client_address) -> None:  # noqa: ANN001
+        pass
+
+
+class BenchReceiver:
+    """Answers 204 to every POST; counts the webhook-ids it saw (the bare loop sends none)."""
+
+    def __init__(self) -> None:
+        self.ids: Counter[str] = Counter()
+        self.bare = 0
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_args) -> None:  # noqa: ANN002
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("content-length") or 0)
+                self.rfile.read(length)
+                key = self.headers.get("webhook-id")
+                with receiver.lock:
+                    if key:
+                        receiver.ids[key] += 1
+                    else:
+                        receiver.bare += 1
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = _Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, name="bench-receiver", daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _seed(count: int) -> list[dict[str, Any]]:
+    """N articles with one published version each and one pending delivery each, in bulk; returns documents."""
+    from sqlalchemy import insert
+
+    from shared.payload import utcnow
+    from shared.store import Article, ArticleVersion, Delivery, session_scope
+    from services.publish.engine import idempotency_key
+
+    now = utcnow()
+    text = "焦作市召开文明城市创建工作推进会。会议要求各单位落实责任，扎实推进各项工作。" * 8
+    html = "".join(f"<p>{part}</p>" for part in text.split("。") if part)
+    articles, versions = [], []
+    for n in range(count):
+        article_id = str(uuid.uuid4())
+        articles.append({"id": article_id, "url": f"https://bench.example.cn/{n}.html", "title": f"新闻 {n}",
+                         "latest_version": 1, "duplicates": 0, "created_at": now, "updated_at": now})
+        versions.append({"article_id": article_id, "version": 1, "content_hash": uuid.uuid4().hex * 2,
+                         "fetch_id": uuid.uuid4().hex, "status": "published", "published_at": now, "created_at": now,
+                         "trace": [], "clean": {"title": f"新闻 {n}", "text": text, "html": html, "authors": ["记者"],
+                                                "published": now.isoformat(), "site_name": "大河网"},
+                         "enrich": {"language": "zh", "keywords": ["文明城市", "焦作"], "reading_time_minutes": 1}})
+    with session_scope() as session:
+        for start in range(0, count, 2000):
+            session.execute(insert(Article), articles[start:start + 2000])
+            session.execute(insert(ArticleVersion), versions[start:start + 2000])
+    with session_scope() as session:
+        from sqlalchemy import select
+
+        rows = session.execute(select(ArticleVersion.id, ArticleVersion.article_id)).all()
+        deliveries = [{"version_id": version_id, "target": TARGET, "event": "publish",
+                       "idempotency_key": idempotency_key(article_id, 1, TARGET), "status": "pending", "attempts": 0,
+                       "attempt_base": 0, "created_at": now, "next_attempt_at": now - timedelta(seconds=1)}
+                      for version_id, article_id in rows]
+        for start in range(0, len(deliveries), 2000):
+            session.execute(insert(Delivery), deliveries[start:start + 2000])
+        from services.publish.formats import article_document
+
+        version_rows = session.execute(select(Article, ArticleVersion).join(
+            ArticleVersion, ArticleVersion.article_id == Article.id)).all()
+        return [article_document(article, version) for article, version in version_rows]
+
+
+def _bare_loop(url: str, bodies: list[bytes]) -> float:
+    import httpx
+
+    with httpx.Client(timeout=10) as client:
+        started = time.perf_counter()
+        for body in bodies:
+            client.post(url, content=body, headers={"content-type": "application/json"}).raise_for_status()
+        return time.perf_counter() - started
+
+
+def run_publish_bench(deliveries: int = 20000, concurrency: int = 8, database_url: str | None = None,
+                      progress: bool = True) -> dict[str, Any]:
+    from newswire.embedded import EmbeddedPipeline, override_environment
+    from shared.redis_server import start_redis
+    from shared.store import upgrade_schema
+    from services.publish.formats import render
+    from services.publish.targets import Outgoing
+
+    workdir = Path(tempfile.mkdtemp(prefix="newswire-bench-publish-"))
+    redis_process, redis_url = start_redis(workdir / "redis", appendonly=False)
+    database_url = database_url or f"sqlite:///{workdir / 'newswire.db'}"
+    receiver = BenchReceiver()
+    targets_file = workdir / "targets.yaml"
+    targets_file.write_text(json.dumps({"targets": [{"name": TARGET, "kind": "webhook", "url": receiver.url + "/hook",
+                                                     "secrets": SECRETS, "concurrency": concurrency}]}))
+    env = {"NEWSWIRE_TARGETS_FILE": str(targets_file), "NEWSWIRE_ALLOW_PRIVATE_NETWORKS": "127.0.0.1/32",
+           "NEWSWIRE_LOG_FORMAT": "text"}
+    say = (lambda message: typer.echo(message, err=True)) if progress else (lambda message: None)
+    pipeline = None
+    try:
+        with override_environment({"REDIS_URL": redis_url, "DATABASE_URL": database_url,
+                                   "NEWSWIRE_DATA_DIR": str(workdir), **env}):
+            upgrade_schema()
+            say(f"seeding {deliveries} deliveries ...")
+            documents = _seed(deliveries)
+            bodies = [render("json", Outgoing("", "publish", doc))[0] for doc in documents]
+            say("bare httpx loop ...")
+            bare_seconds = _bare_loop(receiver.url + "/bare", bodies)
+            say("starting a publish worker ...")
+            pipeline = EmbeddedPipeline(redis_url=redis_url, database_url=database_url, env=env, stages=("publish",),
+                                        api=False, workdir=workdir / "pipeline")
+            pipeline.start()
+            from shared.celery_app import make_app
+
+            celery = make_app()  # bound to this bench's Redis, whatever this process imported before
+            from sqlalchemy import func, select
+
+            from shared.store import Delivery, session_scope
+
+            say("draining ...")
+            started = time.perf_counter()
+            celery.send_task("publish.drain", args=[TARGET], queue="publish")
+            deadline = time.monotonic() + max(120.0, deliveries / 50)
+            while True:
+                with receiver.lock:
+                    seen = len(receiver.ids)
+                if seen >= deliveries:
+                    with session_scope() as session:
+                        delivered = session.execute(select(func.count()).select_from(Delivery)
+                                                    .where(Delivery.status == "delivered")).scalar()
+                    if delivered >= deliveries:
+                        break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"only {seen} of {deliveries} delivered in time; logs in {pipeline.logs}")
+                time.sleep(0.02)
+            engine_seconds = time.perf_counter() - started
+            time.sleep(0.5)  # anything sent twice would arrive now
+            with receiver.lock:
+                duplicates = sum(count - 1 for count in receiver.ids.values() if count > 1)
+                received = len(receiver.ids)
+        deliveries_per_s = deliveries / engine_seconds
+        bare_per_s = deliveries / bare_seconds
+        return {
+            "deliveries": deliveries,
+            "deliveries_per_s": round(deliveries_per_s, 1),
+            "bare_per_s": round(bare_per_s, 1),
+            "ratio": round(deliveries_per_s / bare_per_s, 3),
+            "duplicates": duplicates,
+            "received": received,
+            "engine_seconds": round(engine_seconds, 2),
+            "bare_seconds": round(bare_seconds, 2),
+            "concurrency": concurrency,
+            "signatures": len(SECRETS),
+            "database": database_url.split(":", 1)[0],
+            "cores": os.cpu_count(),
+        }
+    finally:
+        if pipeline is not None:
+            pipeline.stop()
+        receiver.close()
+        redis_process.terminate()
+        redis_process.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def register(bench_app: typer.Typer) -> None:
+    @bench_app.command("publish")
+    def bench_publish(
+        deliveries: int = typer.Option(20000, "--deliveries", help="Deliveries to send"),
+        concurrency: int = typer.Option(8, "--concurrency", help="The target's concurrency limit"),
+        database_url: str = typer.Option(None, "--database-url",
+                                         help="An empty database to use (default: SQLite in a temporary folder)"),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+    ) -> None:
+        """Deliveries/s of the engine (signed, logged, via a worker) and of a bare httpx loop, and their ratio."""
+        result = run_publish_bench(deliveries, concurrency, database_url, progress=not as_json)
+        if as_json:
+            print(json.dumps(result))
+            return
+        print(f"engine: {result['deliveries_per_s']:.0f} deliveries/s ({result['signatures']} signatures each, "
+              f"{result['database']}, concurrency {result['concurrency']})")
+        print(f"bare httpx loop: {result['bare_per_s']:.0f} posts/s")
+        print(f"ratio (engine / bare): {result['ratio']:.2f}; duplicates: {result['duplicates']}")
