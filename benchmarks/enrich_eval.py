@@ -23,7 +23,8 @@ def ner(text: str, lang: str) -> list[dict]:
 def topic(text: str, lang: str) -> str:
     from services.enrich.topics import classify
 
-    return classify(text, lang)[0].code
+    topics = classify(text, lang)
+    return topics[0].code if topics else ""
 
 
 def keyphrase(text: str, lang: str) -> list[str]:

@@ -60,7 +60,7 @@ def time_budget(seconds: float | None, name: str) -> Iterator[None]:
 
 
 def _registry() -> list[Enricher]:
-    from services.enrich import entities, keywords, language, places, reading_time, summary
+    from services.enrich import entities, keywords, language, places, reading_time, related, summary, topics
 
     return [
         # language first: the others read part.language
@@ -68,8 +68,10 @@ def _registry() -> list[Enricher]:
         Enricher("entities", entities.VERSION, entities.enrich_entities, 5.0, entities.load),
         Enricher("places", places.VERSION, places.enrich_places, 3.0, places.load),  # reads the place entities
         Enricher("keywords", keywords.VERSION, keywords.enrich_keywords, 3.0, keywords.load),
+        Enricher("topics", topics.VERSION, topics.enrich_topics, 2.0, topics.load),
         Enricher("summary", summary.VERSION, summary.enrich_summary, 2.0),
         Enricher("reading_time", reading_time.VERSION, reading_time.enrich_reading_time, 1.0),
+        Enricher("related", related.VERSION, related.enrich_related, 3.0),  # last: reads entities, places, keywords
     ]
 
 

@@ -282,6 +282,27 @@ class SourceEntry(Base):
 
 
 # Enrich (issue 10): this area's tables go below this line
+class StorySignature(Base):
+    """A story's MinHash signature per article and the story cluster it joined (services/enrich/related.py)."""
+
+    __tablename__ = "story_signatures"
+
+    article_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    story_id: Mapped[str] = mapped_column(String(36), index=True)
+    signature: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class StoryBand(Base):
+    """One LSH band of a signature: articles sharing a band are candidates for the same story."""
+
+    __tablename__ = "story_bands"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    band: Mapped[str] = mapped_column(String(40), index=True)
+    article_id: Mapped[str] = mapped_column(ForeignKey("story_signatures.article_id", ondelete="CASCADE"), index=True)
+
+
 # (end of Enrich)
 
 

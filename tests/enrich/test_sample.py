@@ -10,11 +10,14 @@ from shared.payload import ArticlePayload
 
 
 @pytest.fixture(scope="module")
-def enriched(sample):  # noqa: ANN001, ANN201
+def enriched(sample, enrich_database):  # noqa: ANN001, ANN201
+    from newswire.embedded import override_environment
+
     raw, truth = sample
     payload = ArticlePayload.new(truth["url"])
     payload.clean = extract(raw, truth["url"])
-    return run_enrichers(payload)
+    with override_environment({"DATABASE_URL": enrich_database}):
+        return run_enrichers(payload)
 
 
 def test_sample_language_script_and_no_errors(enriched) -> None:  # noqa: ANN001
@@ -36,3 +39,7 @@ def test_sample_people_and_places(enriched) -> None:  # noqa: ANN001
     assert {"焦作市", "解放区"} <= {p.name for p in enriched.places}
     assert enriched.main_place.name == "解放区"
     assert enriched.main_place.hierarchy == ["河南省", "焦作市", "解放区"]
+
+
+def test_sample_topic(enriched) -> None:  # noqa: ANN001
+    assert enriched.topics[0].code in ("medtop:11000000", "medtop:14000000")  # politics or society

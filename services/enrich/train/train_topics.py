@@ -1,0 +1,69 @@
+"""Train the topic models shipped in services/enrich/models/topics_<lang>.npz (offline; needs scikit-learn).
+
+    .venv/bin/pip install scikit-learn
+    .venv/bin/python -m services.enrich.train.train_topics ../shared/eval/enrich/train/topic_train.jsonl
+
+Trains on the training file only. The features are services/enrich/topics.py's own; the fitted
+vocabulary, IDF and class weights are saved as numpy arrays, which topics.py applies without scikit-learn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from services.enrich.topics import MODELS, features
+
+
+def main() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("train", type=Path)
+    parser.add_argument("--lang", choices=["zh", "en"], action="append")
+    parser.add_argument("--C", type=float, default=10.0)
+    parser.add_argument("--min-df", type=int, default=2)
+    parser.add_argument("--cv", type=int, default=0, help="report k-fold accuracy on the training data")
+    parser.add_argument("--out", type=Path, default=MODELS)
+    args = parser.parse_args()
+    records = [json.loads(line) for line in args.train.open(encoding="utf-8")]
+    for lang in args.lang or ["zh", "en"]:
+        items = [r for r in records if r["lang"] == lang]
+        docs = [features(r["text"], lang) for r in items]
+        labels = [r["iptc"] for r in items]
+        vectorizer = TfidfVectorizer(analyzer=lambda terms: terms, sublinear_tf=True, min_df=args.min_df)
+        matrix = vectorizer.fit_transform(docs)
+        classifier = LogisticRegression(C=args.C, max_iter=2000)
+        if args.cv:
+            from sklearn.pipeline import make_pipeline
+
+            pipeline = make_pipeline(TfidfVectorizer(analyzer=lambda terms: terms, sublinear_tf=True,
+                                                     min_df=args.min_df), LogisticRegression(C=args.C, max_iter=2000))
+            accuracy = cross_val_score(pipeline, docs, labels, cv=args.cv).mean()
+            print(f"{lang}: C={args.C} min_df={args.min_df} cv accuracy {accuracy:.4f}", file=sys.stderr)
+        classifier.fit(matrix, labels)
+        coef = classifier.coef_
+        if coef.shape[0] == 1:  # two classes: scikit-learn keeps one row
+            coef = np.vstack([-coef[0] / 2, coef[0] / 2])
+        args.out.mkdir(parents=True, exist_ok=True)
+        out = args.out / f"topics_{lang}.npz"
+        np.savez_compressed(
+            out,
+            vocabulary=np.array(vectorizer.get_feature_names_out(), dtype=str),
+            idf=vectorizer.idf_.astype(np.float32),
+            coef=coef.astype(np.float32),
+            intercept=classifier.intercept_.astype(np.float32),
+            classes=np.array(classifier.classes_, dtype=str),
+        )
+        print(f"{lang}: {len(items)} items, {matrix.shape[1]} terms, {out.stat().st_size / 1e6:.2f} MB -> {out}",
+              file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
