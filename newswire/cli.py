@@ -297,10 +297,10 @@ cli.add_typer(probe_app, name="probe")
 
 @probe_app.command("worker")
 def probe_worker(
-    stage: str = typer.Argument(..., help=f"One of: {', '.join(STAGES)}"),
+    stage: Optional[str] = typer.Argument(None, help=f"One of: {', '.join(STAGES)} (default: any on this host)"),
     liveness: bool = typer.Option(False, "--liveness", help="Pass while Redis is unreachable (not the worker's fault)"),
 ) -> None:
-    """Is this host's worker for STAGE consuming? (its heartbeat in Redis)"""
+    """Is this host's worker for STAGE (or any worker of this host, as in a container) consuming? (its heartbeat)"""
     from newswire.probe import worker_heartbeat
 
     _probe_exit(worker_heartbeat(stage, liveness=liveness))
