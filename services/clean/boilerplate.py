@@ -98,15 +98,30 @@ def is_footer(text: str) -> bool:
 UI_LINE = re.compile(
     r"^\W*(caption|close|open|back to (gallery|top)|view (gallery|comments|all)|show (more|less)|expand|"
     r"enlarge (this )?image|next|previous|prev|print|email|e-mail|tweet|share|comments?|read more|continue reading|"
-    r"advertisement|sponsored|loading\.*|打印|关闭|收藏|返回|更多|展开全文|点击展开|阅读全文|查看原图|点击图片进入下一页|"
+    r"advertisement|advert|ad|ads|sponsored( content)?|loading\.*|this slideshow requires javascript|"
+    r"tell us what you think|have your say|打印|关闭|收藏|返回|更多|展开全文|点击展开|阅读全文|查看原图|点击图片进入下一页|"
     r"(photo|image|photograph|picture|credit|illustration|video|source)s?\s*(:|by\b).{0,80}|"
     r"(updated|published|posted|last (updated|modified))\b.{0,60})\W*$",
     re.IGNORECASE,
 )
 
 
+# A photo caption ends with its credit: (AP Photo/Alan Diaz), | Getty Images, 图/新华社.
+PHOTO_CREDIT = re.compile(
+    r"\((?:AP|AFP|Reuters|EPA|Getty|[A-Z][\w.]*)?\s*(?:Photo|Foto|Image|Picture)s?\s*(?:/|by|:)[^)]{0,80}\)\s*$|"
+    r"[|/]\s*(?:Getty Images|Shutterstock|AFP|Reuters|AP|EPA|Bloomberg)(?:\s+via\s+[\w ]+)?\s*$|"
+    r"^[\w .'-]{2,60}\s*\|\s*[\w .'-]{2,40}\s*\|\s*(?:Getty Images|Shutterstock|AFP|Reuters)\s*$",
+)
+# A short line that is a time stamp with a name or two: a teaser's or the page's meta line, not prose.
+META_LINE = re.compile(r"(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?\s*\d{1,2}[:：]\d{2}")
+
+
 def is_ui_line(text: str) -> bool:
-    return len(text) <= 100 and UI_LINE.match(text) is not None
+    if len(text) <= 100 and UI_LINE.match(text) is not None:
+        return True
+    if len(text) <= 400 and PHOTO_CREDIT.search(text) is not None:
+        return True
+    return len(text) <= 60 and META_LINE.search(text) is not None
 
 
 def has_phrase(text: str) -> bool:

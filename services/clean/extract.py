@@ -85,18 +85,44 @@ def render_html(blocks: list[tuple[str, str]], images: list[Image]) -> str:
     return sanitize_html("".join(parts))
 
 
-def _drop_bylines(blocks: list[tuple[str, str]], authors: list[str]) -> list[tuple[str, str]]:
-    """English bylines at the top of the text ("By Jane Doe", "Jane Doe, AP Writer") are metadata, not story."""
-    out = list(blocks)
-    for _ in range(3):
-        if not out:
-            break
-        text = out[0][1]
-        if len(text) <= 80 and (BYLINE.match(text) or any(text.startswith(name) for name in authors if len(name) > 3)):
-            out.pop(0)
-        else:
-            break
+def _only_names(text: str, names: list[str]) -> bool:
+    """A line that is nothing but the byline's names (胡平 / 赵延东、风笑天)."""
+    rest = text
+    for name in names:
+        rest = rest.replace(name, "")
+    return bool(names) and rest.strip(" 、,，\u3000") == ""
+
+
+def _drop_bylines(blocks: list[tuple[str, str]], authors: list[str], title: str | None) -> list[tuple[str, str]]:
+    """Bylines among the first lines ("By Jane Doe", "Jane Doe, AP Writer", a line of names) are metadata, as is
+    the headline said again below them."""
+    names = [name for name in authors if len(name) > 3 or "\u4e00" <= name[:1] <= "\u9fff"]
+    out = []
+    for index, (tag, text) in enumerate(blocks):
+        if index < 4 and len(text) <= 80 and (
+            BYLINE.match(text) or _only_names(text, names)
+            or any(text.startswith(name) for name in names if len(name) > 3)
+            or (title and text.strip() == title.strip())
+        ):
+            continue
+        out.append((tag, text))
     return out
+
+
+def _heading_like(line: str) -> bool:
+    return 4 <= len(line) <= 60 and not line.endswith(("。", ".", "，", ",", "：", ":", "；", ";"))
+
+
+def _retitle(meta: metadata.Meta, body: content.Body) -> None:
+    """A <title> the page never shows (a site name, "显示") loses to the headline the story opens with."""
+    if meta.title_shown or not body.lines or not _heading_like(body.lines[0]):
+        return
+    headline = body.lines[0]
+    meta.title = headline
+    meta.title_shown = True
+    while body.lines and body.lines[0] == headline:
+        body.lines.pop(0)
+        body.blocks.pop(0)
 
 
 def _title_from_body(lines: list[str]) -> str:
@@ -116,8 +142,9 @@ def extract(raw: bytes, url: str | None = None, http_charset: str | None = None)
     body = content.extract_body(root, meta.title)
     if not body.lines:
         raise ExtractionError(f"no article text found in {url or 'the page'}")
+    _retitle(meta, body)
     metadata.finish(meta, body.lines, body.credits)
-    blocks = body.blocks if meta.chinese else _drop_bylines(body.blocks, meta.authors)
+    blocks = _drop_bylines(body.blocks, meta.authors, meta.title)
     if not blocks:
         raise ExtractionError(f"no article text found in {url or 'the page'}")
     lines = [text for _, text in blocks]

@@ -49,6 +49,7 @@ class Meta:
     lead_image: str | None = None
     chinese: bool = False
     page_text: str = field(default="", repr=False)
+    title_shown: bool = False  # the title was found in the page's visible text
 
 
 def _text(el) -> str:  # noqa: ANN001
@@ -156,6 +157,8 @@ _VISIBLE = re.compile(
     r"(?<!\d)((?:19|20)\d{2})(?:([-/.])(\d{1,2})\2(\d{1,2})(?!\d)|\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日)"
     r"(?:\s*(?:星期.|周.)?\s*(?:[T ]|\s)*(\d{1,2})\s*[:：时]\s*(\d{2})(?:\s*[:：分]\s*(\d{2}))?)?"
 )
+_US_DATE = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/((?:19|20)\d{2})(?![\d/])"
+                      r"(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?")
 _MONTHS = {m: i + 1 for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
 _EN_DATE = re.compile(
@@ -193,6 +196,21 @@ def _visible_dates(text: str, zone: timezone | None) -> list[tuple[int, datetime
         mo, d = mo1 or mo2, d1 or d2
         try:
             when = datetime(int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0), tzinfo=zone)
+        except ValueError:
+            continue
+        found.append((match.start(), when, hh is not None))
+    for match in _US_DATE.finditer(text):
+        mo, d, y, hh, mi, ss, ampm = match.groups()
+        if hh is None:
+            continue  # a bare 12/01/2004 is as likely an archive link as a date line, and D/M or M/D is a guess
+        hour = int(hh or 0)
+        if ampm and ampm.upper() == "PM" and hour < 12:
+            hour += 12
+        elif ampm and ampm.upper() == "AM" and hour == 12:
+            hour = 0
+        month, day = (int(mo), int(d)) if int(mo) <= 12 else (int(d), int(mo))
+        try:
+            when = datetime(int(y), month, day, hour, int(mi or 0), int(ss or 0), tzinfo=zone)
         except ValueError:
             continue
         found.append((match.start(), when, hh is not None))
@@ -261,6 +279,7 @@ _CLOSING = re.compile(r"[（(]([^（()）\n]{2,30})[)）]\s*$")
 _SLASH_CREDIT = re.compile(r"^([\u4e00-\u9fff·]{2,4})\s*[/／]\s*(?!摄|图)[\u4e00-\u9fff]{2,12}(?:\s|$)")
 _BRACKET_NAME = re.compile(r"[\[【]\s*([\u4e00-\u9fff·]{2,4})\s*[\]】]\W{0,3}(?:来源|出处)")
 _LEADING_NAMES = re.compile(r"^\s*([\u4e00-\u9fff·]{2,4}(?:[、 ][\u4e00-\u9fff·]{2,4}){0,3})\s{2,}")
+_NAMES_LINE = re.compile(r"^\s*[\u4e00-\u9fff·]{2,4}(?:[、\s]+[\u4e00-\u9fff·]{2,4}){0,2}\s*$")
 _NOT_NAMES = ("记者", "编辑", "通讯员", "报道", "摄", "整理", "综合", "整合", "来源", "新华社", "本报", "实习生",
               "发自", "电讯", "快讯", "评论", "我来说", "阅读", "网友", "点击", "作者", "图片", "专稿", "特稿")
 _EN_BY = re.compile(r"^\s*(?:by|written by|posted by|reporting by)\s*[:\-]?\s+(.{2,80})$", re.IGNORECASE)
@@ -318,9 +337,12 @@ def zh_authors(lines: list[str], header: str, credits: list[str] = ()) -> list[s
     for text in (*reversed(lines[-3:]), *credits, header):
         if (match := _EDITOR.search(text)) and (names := _names_after(match.group(1))):
             return names
-    # Last: names standing alone right under the headline, before the text (社会资本……再就业 / 赵延东、风笑天).
+    # Names standing alone right under the headline, before the text (社会资本……再就业 / 赵延东、风笑天).
     if (match := _LEADING_NAMES.match(header)) and (names := _names_after(match.group(1))):
         return names
+    for line in lines[:3]:
+        if _NAMES_LINE.match(line) and (names := _names_after(line)):
+            return names
     return []
 
 
@@ -391,6 +413,7 @@ def read(root: HtmlElement, url: str | None = None) -> Meta:
     meta.site_name = metas.get("og:site_name") or metas.get("application-name") or None
     meta.title = _title(root, metas, ld, meta.site_name)
     title_at = page_text.find(meta.title) if meta.title else -1
+    meta.title_shown = title_at >= 0
     zone = CHINA if meta.chinese else None
     meta.published, meta.published_text = _published(root, metas, ld, page_text, title_at, url, zone)
     meta.summary = metas.get("og:description") or metas.get("description") or metas.get("twitter:description")

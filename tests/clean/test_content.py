@@ -91,3 +91,10 @@ def test_a_page_whose_content_sits_in_head_is_still_read() -> None:
 def test_the_headline_repeated_as_first_line_is_not_body() -> None:
     html = "<html><body><div><h1>市议会通过公交预算</h1>" + "".join(f"<p>{p}</p>" for p in ZH_PARAGRAPHS) + "</div>"
     assert body_of(html, "市议会通过公交预算") == ZH_PARAGRAPHS
+
+
+def test_widget_lines_photo_credits_and_meta_lines_are_dropped() -> None:
+    html = ("<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS)
+            + "<p>Advert</p><p>A man loads trims into his truck outside a store. (AP Photo/Alan Diaz, File)</p>"
+            + "<p>Marcus De Guzman 2019-11-20 17:27:46</p><p>Tell us what YOU think...</p></div></body></html>")
+    assert body_of(html) == EN_PARAGRAPHS

@@ -116,3 +116,23 @@ def test_whole_page_metadata_end_to_end() -> None:
     assert part.canonical_url == "https://example.com/news/1.html"
     assert part.lead_image == "https://example.com/img/lead.jpg" and part.summary == "三条新线路明年开通"
     assert part.charset == "utf-8" and part.quality is not None
+
+
+def test_us_date_line_counts_only_with_a_time() -> None:
+    body = f"<p>归档 12/01/2004 - 01/01/2005</p><p>发布日期： 9/17/2004 5:54:13 AM</p><p>{FILLER * 3}</p>"
+    meta = read(page("<title>某站</title>", body))
+    assert meta.published == datetime(2004, 9, 17, 5, 54, 13, tzinfo=CHINA)
+
+
+def test_a_line_of_names_under_the_headline_is_the_byline() -> None:
+    assert metadata.zh_authors(["犬儒病(上)", "胡平", FILLER], "") == ["胡平"]
+    assert metadata.zh_authors(["前言部分的标题", FILLER], "") == []
+
+
+def test_a_title_the_page_never_shows_loses_to_the_opening_headline() -> None:
+    html = page("<title>谢谢您访问本站</title>",
+                f"<div class='nav'><a href='/'>首页</a></div><div><p>我是怎样卷入这件事的</p><p>茉莉</p>"
+                f"<p>{FILLER}</p><p>{FILLER[::-1]}</p></div>")
+    part = extract(html.encode("utf-8"))
+    assert part.title == "我是怎样卷入这件事的" and part.authors == ["茉莉"]
+    assert not part.text.startswith(("我是怎样", "茉莉"))
