@@ -25,6 +25,7 @@ SPAM = re.compile(
     r"\bescort(?:s| service)\b|online betting",
     re.IGNORECASE,
 )
+SPAM_SCAN = 100_000  # characters of the text searched for spam markers (an ad block sits near the top)
 _GARBLE = re.compile("[\ufffd\ue000-\uf8ff\u0080-\u009f]")
 
 
@@ -45,7 +46,7 @@ class Verdict:
 def judge(text: str, page_chars: int, link_density: float, dropped_bytes: int = 0) -> Verdict:
     chars = len(text)
     garbled = (len(_GARBLE.findall(text)) + dropped_bytes) / max(chars, 1)
-    spam = sorted({match.group(0) for match in SPAM.finditer(text)})
+    spam = sorted({match.group(0) for match in SPAM.finditer(text[:SPAM_SCAN])})
     measures = {
         "chars": chars,
         "ratio": round(chars / page_chars, 3) if page_chars else None,

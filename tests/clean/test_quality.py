@@ -44,3 +44,20 @@ def test_sample_page_passes_and_its_exchange_ads_do_not_count(sample) -> None:  
     raw, truth = sample
     part = extract(raw, truth["url"])
     assert part.quality["score"] >= 0.9 and part.quality["measures"]["spam"] == []
+
+
+def test_hostile_bytes_end_as_a_clear_error_or_a_quarantine() -> None:
+    import random
+
+    from services.clean.extract import extract
+    from shared.errors import ExtractionError
+
+    with pytest.raises(ExtractionError):
+        extract(b"")
+    with pytest.raises(ExtractionError):
+        extract(b"\x00\x01\x02" * 1000)
+    noise = random.Random(4).randbytes(50_000)
+    part = extract(noise)
+    assert "\ufffd" not in part.text and "\ufffd" not in part.title
+    with pytest.raises(quality.QuarantinedError, match="garbled"):
+        quality.enforce(quality.Verdict(**part.quality), 0.5, "noise")
