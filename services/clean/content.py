@@ -48,7 +48,7 @@ _UNREADABLE = re.compile("[\ufffd\x00-\x08\x0b\x0e-\x1f\x7f]")  # never handed o
 MIN_PARAGRAPH = 25
 RETRY_BELOW = 250
 PART_SHARE = 0.3
-PART_LEVELS = 4
+PART_LEVELS = 6
 PART_CANDIDATES = 60  # best-scoring candidates looked at as further parts of the story
 NAMED_SIZE = 500  # weighted characters a container needs for its class name to count in full
 
