@@ -19,7 +19,7 @@ def test_a_plain_story_passes() -> None:
     ("text", "link_density", "dropped", "reason"),
     [
         ("太短了", 0.0, 0, "too short"),
-        (GOOD, 0.8, 0, "mostly links"),
+        (GOOD, 0.8, 0, "link-heavy"),
         (GOOD[:200] + "\ue000\ue001\ufffd" * 20, 0.0, 0, "garbled"),
         (GOOD, 0.0, 40, "garbled"),
         (GOOD + "欧易OKX交易所注册送空投，币安Binance合约交易。", 0.0, 0, "spam markers"),
