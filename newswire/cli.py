@@ -297,10 +297,10 @@ cli.add_typer(probe_app, name="probe")
 
 @probe_app.command("worker")
 def probe_worker(
-    stage: str = typer.Argument(..., help=f"One of: {', '.join(STAGES)}"),
+    stage: Optional[str] = typer.Argument(None, help=f"One of: {', '.join(STAGES)} (default: any on this host)"),
     liveness: bool = typer.Option(False, "--liveness", help="Pass while Redis is unreachable (not the worker's fault)"),
 ) -> None:
-    """Is this host's worker for STAGE consuming? (its heartbeat in Redis)"""
+    """Is this host's worker for STAGE (or any worker of this host, as in a container) consuming? (its heartbeat)"""
     from newswire.probe import worker_heartbeat
 
     _probe_exit(worker_heartbeat(stage, liveness=liveness))
@@ -355,9 +355,15 @@ def bench(
 from newswire.bench_console import register as _register_console_bench  # noqa: E402  (issue 7)
 
 _register_console_bench(bench_app)
+from newswire.bench_ingest import register as _register_ingest_bench  # noqa: E402  (issue 11)
+
+_register_ingest_bench(bench_app)
 from newswire.bench_publish import register as _register_publish_bench  # noqa: E402  (issue 5)
 
 _register_publish_bench(bench_app)
+from newswire.bench_enrich import register as _register_enrich_bench  # noqa: E402  (issue 10)
+
+_register_enrich_bench(bench_app)
 
 
 if __name__ == "__main__":  # pragma: no cover

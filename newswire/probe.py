@@ -27,9 +27,9 @@ class ProbeResult:
     message: str
 
 
-def worker_heartbeat(stage: str, hostname: str | None = None, *, liveness: bool = False) -> ProbeResult:
-    """Whether the worker for ``stage`` on this host (or ``hostname``) has a fresh heartbeat in Redis."""
-    if stage not in STAGES:
+def worker_heartbeat(stage: str | None, hostname: str | None = None, *, liveness: bool = False) -> ProbeResult:
+    """Whether the worker for ``stage`` (None: any stage) on this host (or ``hostname``) has a fresh heartbeat."""
+    if stage is not None and stage not in STAGES:
         return ProbeResult(False, f"unknown stage {stage!r}: one of {', '.join(STAGES)}")
     from redis.exceptions import RedisError
 
@@ -37,7 +37,7 @@ def worker_heartbeat(stage: str, hostname: str | None = None, *, liveness: bool 
     from shared.workers import HEARTBEAT_PREFIX
 
     host = hostname or socket.gethostname()
-    pattern = f"{HEARTBEAT_PREFIX}{stage}:{stage}@{host}.*"
+    pattern = f"{HEARTBEAT_PREFIX}{stage}:{stage}@{host}.*" if stage else f"{HEARTBEAT_PREFIX}*:*@{host}.*"
     try:
         client = get_redis()
         found = next(iter(client.scan_iter(match=pattern, count=500)), None)
@@ -46,7 +46,8 @@ def worker_heartbeat(stage: str, hostname: str | None = None, *, liveness: bool 
             return ProbeResult(True, f"Redis unreachable ({exc}); not the worker's fault, so alive")
         return ProbeResult(False, f"Redis unreachable: {exc}")
     if found is None:
-        return ProbeResult(False, f"no heartbeat for the {stage} worker on {host} (not started, stuck or gone)")
+        which = f"the {stage} worker" if stage else "any worker"
+        return ProbeResult(False, f"no heartbeat for {which} on {host} (not started, stuck or gone)")
     return ProbeResult(True, f"{found.decode()} is fresh")
 
 

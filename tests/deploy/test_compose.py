@@ -33,6 +33,8 @@ import jsonschema
 import pytest
 import yaml
 
+from tests.deploy.cli_check import assert_cli_accepts
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
@@ -227,6 +229,16 @@ def test_every_newswire_service_runs_the_one_image() -> None:
         assert service.get("build") == BUILD, f"{name}: build {service.get('build')!r}"
     built = {name for name, service in all_services.items() if "build" in service}
     assert built == set(NEWSWIRE_SERVICES), f"only Newswire services are built here: {sorted(built)}"
+
+
+def test_stage_workers_are_health_checked_by_their_heartbeat() -> None:
+    for stage in STAGES:
+        healthcheck = services()[stage].get("healthcheck")
+        assert healthcheck, f"{stage}: no healthcheck"
+        test = healthcheck["test"]
+        assert test[0] == "CMD" and test[1:4] == ["newswire", "probe", "worker"], test
+        assert_cli_accepts(test[1:])
+        assert seconds(healthcheck["start_period"]) >= 60, "workers load their models before the first heartbeat"
 
 
 def test_migrate_runs_once_after_postgres() -> None:

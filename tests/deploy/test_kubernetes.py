@@ -30,6 +30,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from tests.deploy.cli_check import assert_cli_accepts
+
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 BASE = K8S / "base"
@@ -173,32 +175,6 @@ def dockerfile_user() -> tuple[int, int]:
     return int(users[-1][0]), int(users[-1][1])
 
 
-def assert_cli_accepts(args: list[str]) -> None:
-    """Click parses the `newswire ...` command line (commands, options, arguments, types) without running it.
-
-    Typer ships its own copy of click, so groups are found by what they do (resolve_command) and errors by
-    what they are (click's UsageError has format_message).
-    """
-    import typer.main
-
-    from newswire.cli import cli
-
-    assert args and args[0] == "newswire", args
-    command = typer.main.get_command(cli)
-    try:
-        context = command.make_context("newswire", list(args[1:]))
-        while hasattr(command, "resolve_command"):
-            remaining = [*getattr(context, "_protected_args", getattr(context, "protected_args", [])), *context.args]
-            assert remaining, f"`{' '.join(args)}`: a group without a command"
-            name, command, rest = command.resolve_command(context, remaining)
-            assert command is not None, f"`{' '.join(args)}`: no command {name!r}"
-            context = command.make_context(name, rest, parent=context)
-    except Exception as error:  # noqa: BLE001
-        if hasattr(error, "format_message"):
-            raise AssertionError(f"`{' '.join(args)}`: {error.format_message()}") from error
-        raise
-
-
 def test_a_deployment_per_stage_with_probes_grace_and_no_fixed_replicas() -> None:
     from shared.settings import Settings
 
@@ -318,7 +294,7 @@ def test_a_disruption_budget_per_stage() -> None:
     assert "newswire-scheduler" not in budgets
 
 
-@pytest.mark.parametrize("args", [["newswire", "probe", "worker"], ["newswire", "probe", "worker", "clean", "--live"],
+@pytest.mark.parametrize("args", [["newswire", "probe", "worker", "clean", "enrich"], ["newswire", "probe", "worker", "clean", "--live"],
                                   ["newswire", "probe", "migrations", "--wait", "soon"], ["newswire", "probes"]])
 def test_cli_check_can_fail(args: list[str]) -> None:
     with pytest.raises(AssertionError):

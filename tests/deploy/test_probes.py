@@ -40,6 +40,16 @@ def test_worker_probe_passes_for_this_hosts_workers(pipeline) -> None:  # noqa: 
         assert result.stdout.startswith("ok: ") and f"newswire:worker:{stage}:{stage}@" in result.stdout
 
 
+def test_worker_probe_without_a_stage_finds_any_worker_of_this_host(pipeline) -> None:  # noqa: ANN001
+    from newswire.probe import worker_heartbeat
+
+    env = clean_env(REDIS_URL=pipeline.redis_url, NEWSWIRE_DATA_DIR=str(pipeline.workdir))
+    result = newswire("probe", "worker", env=env)
+    assert result.returncode == 0 and "newswire:worker:" in result.stdout, result.stderr
+    elsewhere = worker_heartbeat(None, hostname="no-such-container-1d2e")
+    assert not elsewhere.ok and "any worker" in elsewhere.message
+
+
 def test_worker_probe_fails_for_another_host_and_unknown_stage(pipeline) -> None:  # noqa: ANN001
     from newswire.probe import worker_heartbeat
 
