@@ -237,7 +237,7 @@ def test_a_target_failing_for_its_disable_after_time_is_disabled_with_the_reason
     path = f"/{unique('failing')}"
     receiver.script(path, [Answer(503)] * 50)
     target = webhook(unique("failing"), receiver.url(path), concurrency=1, schedule=[0, 0.1, 0.1, 0.1, 0.1, 0.1],
-                     breaker_threshold=100, disable_after=0.4)
+                     breaker_threshold=100, disable_after=0.25)  # 4 attempts, >= 0.3 s apart
     for _ in range(3):
         engine.plan(make_article()[1], {target.name: target})
     deadline = time.monotonic() + 10
