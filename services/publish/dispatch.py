@@ -17,6 +17,13 @@ from services.publish.limits import PREFIX
 
 MAX_WAKE = 60.0  # longer waits are left to the sweep (Redis-broker ETAs beyond the visibility timeout repeat)
 
+LOCK_SECONDS = 30.0  # renewed every batch: a dead worker's drain lock runs out within this
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -25,6 +32,15 @@ return 0
 
 def lock(name: str, owner: str, seconds: float) -> bool:
     return bool(get_redis().set(f"{PREFIX}:draining:{name}", owner, nx=True, ex=max(1, int(seconds))))
+
+
+def renew(name: str, owner: str, seconds: float) -> None:
+    get_redis().eval(_RENEW, 1, f"{PREFIX}:draining:{name}", owner, max(1, int(seconds)))
+
+
+def lock_ttl(name: str) -> float:
+    ttl = get_redis().ttl(f"{PREFIX}:draining:{name}")
+    return float(ttl) if isinstance(ttl, int) and ttl > 0 else 0.0
 
 
 def unlock(name: str, owner: str) -> None:

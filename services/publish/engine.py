@@ -156,7 +156,14 @@ class DrainReport:
     dead: list[dict[str, Any]] = field(default_factory=list)
 
 
-def claim(target: TargetBase, limit: int) -> list[Claimed]:
+def lease_for(target: TargetBase, count: int, width: int) -> timedelta:
+    """Long enough for the batch at its worst (every send timing out), and no longer: a dead worker's rows are
+    claimed again when it runs out."""
+    timeout = float(getattr(target, "timeout", 15.0))
+    return timedelta(seconds=-(-count // max(1, width)) * timeout + 30)
+
+
+def claim(target: TargetBase, limit: int, lease: timedelta = LEASE) -> list[Claimed]:
     now = utcnow()
     token = uuid.uuid4().hex
     due = or_(and_(Delivery.status.in_(DUE), or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)),
@@ -170,7 +177,7 @@ def claim(target: TargetBase, limit: int) -> list[Claimed]:
             return []
         session.execute(
             update(Delivery).where(Delivery.id.in_(chosen), due)
-            .values(status="sending", claimed_by=token, claimed_until=now + LEASE, attempts=Delivery.attempts + 1)
+            .values(status="sending", claimed_by=token, claimed_until=now + lease, attempts=Delivery.attempts + 1)
             .execution_options(synchronize_session=False)
         )
         rows = session.execute(
@@ -300,14 +307,20 @@ def _blocked(name: str) -> str | None:
 
 
 def next_due(name: str) -> datetime | None:
+    """When something of this target is next due: a retry, or a claim (of a worker that may have died) running out."""
     with session_scope() as session:
-        return session.execute(
+        retry = session.execute(
             select(func.min(Delivery.next_attempt_at)).where(Delivery.target == name, Delivery.status.in_(DUE))
         ).scalar()
+        lease = session.execute(
+            select(func.min(Delivery.claimed_until)).where(Delivery.target == name, Delivery.status == "sending")
+        ).scalar()
+    found = [when for when in (retry, lease) if when is not None]
+    return min(found) if found else None
 
 
-def drain(target: TargetBase, *, budget: float | None = None,
-          executor: ThreadPoolExecutor | None = None) -> DrainReport:
+def drain(target: TargetBase, *, budget: float | None = None, executor: ThreadPoolExecutor | None = None,
+          on_batch=None) -> DrainReport:  # noqa: ANN001
     """Send this target's due deliveries until none is due or the time budget is spent."""
     settings = get_settings()
     report = DrainReport(target.name)
@@ -351,7 +364,9 @@ def drain(target: TargetBase, *, budget: float | None = None,
                         time.sleep(wait)
                         continue
                     want = granted
-                items = claim(target, want)
+                if on_batch is not None:
+                    on_batch()
+                items = claim(target, want, lease_for(target, want, len(slots.tokens)))
                 if not items:
                     if breaker == "probe":
                         limits.breaker_unprobe()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from shared.celery_app import app
 from shared.jobs import set_fetch_state
+from shared.payload import utcnow
 from shared.settings import get_settings
 from shared.stage_task import StageTask
 from shared.store.dead_letters import record_dead_letter
@@ -50,12 +52,15 @@ def drain(self: StageTask, name: str) -> dict:
     if target is None:
         log.warning("drain for %s: no such target is configured; its deliveries wait", name)
         return {"status": "unknown-target"}
-    settings = get_settings()
     owner = uuid.uuid4().hex
-    if not dispatch.lock(name, owner, settings.delivery_drain_seconds + engine.LEASE.total_seconds()):
+    if not dispatch.lock(name, owner, dispatch.LOCK_SECONDS):
+        # Another drain runs (or a dead worker's lock has not run out yet): look again when it would have.
+        countdown = dispatch.should_wake(name, utcnow() + timedelta(seconds=dispatch.lock_ttl(name) + 0.5))
+        if countdown is not None:
+            kick(name, countdown)
         return {"status": "busy"}
     try:
-        report = engine.drain(target)
+        report = engine.drain(target, on_batch=lambda: dispatch.renew(name, owner, dispatch.LOCK_SECONDS))
     finally:
         dispatch.unlock(name, owner)
     for dead in report.dead:
