@@ -38,7 +38,9 @@ from shared.redis_client import redis_from_url
 from shared.redis_server import free_port, start_redis
 from shared.settings import STAGES
 
-pytestmark = pytest.mark.pipeline
+# A fault rehearsal, not marked `pipeline`: CI runs it once, with the main suite (on PostgreSQL where CI has it),
+# and not again in its SQLite-only pass of the pipeline tests (.ci/run), which would add another minute.
+pytestmark = pytest.mark.fault
 
 ARTICLES = 10
 PAGE_DELAY = 1.5  # seconds the page server takes to answer: long enough to catch a fetch in flight
