@@ -355,9 +355,15 @@ def bench(
 from newswire.bench_console import register as _register_console_bench  # noqa: E402  (issue 7)
 
 _register_console_bench(bench_app)
+from newswire.bench_ingest import register as _register_ingest_bench  # noqa: E402  (issue 11)
+
+_register_ingest_bench(bench_app)
 from newswire.bench_publish import register as _register_publish_bench  # noqa: E402  (issue 5)
 
 _register_publish_bench(bench_app)
+from newswire.bench_enrich import register as _register_enrich_bench  # noqa: E402  (issue 10)
+
+_register_enrich_bench(bench_app)
 
 
 if __name__ == "__main__":  # pragma: no cover

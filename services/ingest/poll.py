@@ -20,7 +20,7 @@ from shared.errors import UnsupportedContentError
 from shared.payload import ArticlePayload, IngestRequest, article_id_for
 from shared.settings import get_settings
 from shared.store import session_scope
-from shared.store.blobs import put_blob
+from shared.store.blobs import blob_key, put_blob
 from shared.store.models import SourceEntry
 from shared.telemetry import get_logger
 from services.ingest import fetcher, health, scheduling
@@ -118,6 +118,7 @@ def poll_source(source_id: int, fetch_id: str | None = None) -> PollOutcome:
     if source.status == "paused":
         outcome.status = "skipped"
         outcome.notes.append("source is paused")
+        scheduling.unschedule(source_id)  # paused elsewhere (the console): leave the due set until resumed
         return outcome
     try:
         listing = reader_for(source.kind)(source)
@@ -198,7 +199,9 @@ def take(source: SourceView, listing: Listing, outcome: PollOutcome) -> None:
             else:
                 row.last_seen_at = now
                 outcome.unchanged += 1
-        made = [_hand_on(session, source, listing, item, child) for item, child, _ in emitted]
+        blobs: dict[str, tuple[bytes, str]] = {}
+        made = [_hand_on(blobs, source, listing, item, child) for item, child, _ in emitted]
+        _put_blobs(session, blobs)
     for thing in made:
         if isinstance(thing, ArticlePayload):
             outcome.articles.append(thing)
@@ -255,7 +258,30 @@ def wants_page(source: SourceView, item: Item) -> bool:
     return not item.content  # auto: only a summary (or nothing) in the feed
 
 
-def _hand_on(session, source: SourceView, listing: Listing, item: Item, child: str):  # noqa: ANN001, ANN202
+def _put_blobs(session, blobs: dict[str, tuple[bytes, str]]) -> None:  # noqa: ANN001
+    """The claim-check blobs of one poll in one executemany (put_blob's semantics: stored once)."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    from shared.store.models import Blob
+
+    if not blobs:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - other backends
+        for data, content_type in blobs.values():
+            put_blob(session, data, content_type)
+        return
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    rows = [{"key": key, "size": len(data), "content_type": content_type, "data": data}
+            for key, (data, content_type) in blobs.items()]
+    now = datetime.now(timezone.utc)
+    for row in rows:
+        row["created_at"] = now
+    session.execute(insert(Blob).on_conflict_do_nothing(index_elements=["key"]), rows)  # executemany, cached
+
+
+def _hand_on(blobs: dict, source: SourceView, listing: Listing, item: Item, child: str):  # noqa: ANN001, ANN202
     described = item.source_item(source.kind, listing.title)
     if item.path:
         return IngestRequest(path=item.path, url=item.url if item.url.startswith("http") else None,
@@ -264,7 +290,8 @@ def _hand_on(session, source: SourceView, listing: Listing, item: Item, child: s
         return IngestRequest(url=item.url, source_id=source.id, fetch_id=child, follow_feeds=False, item=described)
     raw = item.raw if item.raw is not None else entry_page(item, listing_language(listing, item))
     content_type = item.content_type or "text/html"
-    key = put_blob(session, raw, content_type)
+    key = blob_key(raw)
+    blobs[key] = (raw, content_type)
     payload = ArticlePayload.new(canonical_url(item.url), source_id=source.id, fetch_id=child)
     payload.raw_key = key
     payload.content_type = content_type

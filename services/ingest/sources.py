@@ -60,6 +60,8 @@ class SourceView:
 
 def guess_kind(url: str) -> str:
     lowered = url.lower()
+    if "://" in lowered and not lowered.startswith(("http://", "https://", "file://")):
+        return "feed"  # validation says which schemes are fetched
     if not lowered.startswith(("http://", "https://")):
         from pathlib import Path
 
