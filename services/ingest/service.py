@@ -119,4 +119,9 @@ def _take_body(request: IngestRequest, url: str, body: bytes, content_type: str,
         raise UnsupportedContentError(f"{url} does not look like HTML (content-type {content_type or 'unknown'})")
     with session_scope() as session:
         key = put_blob(session, body, content_type or None)
-    return IngestOutcome(articles=[_payload(request, url, key, content_type or None, charset)])
+    payload = _payload(request, url, key, content_type or None, charset)
+    if request.item is not None:  # found by a source: the page's own rel=canonical / og:url, tracking stripped
+        from services.ingest.urls import declared_canonical
+
+        payload.canonical_url = declared_canonical(body, url)
+    return IngestOutcome(articles=[payload])
