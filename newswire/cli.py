@@ -361,6 +361,9 @@ _register_ingest_bench(bench_app)
 from newswire.bench_publish import register as _register_publish_bench  # noqa: E402  (issue 5)
 
 _register_publish_bench(bench_app)
+from newswire.bench_enrich import register as _register_enrich_bench  # noqa: E402  (issue 10)
+
+_register_enrich_bench(bench_app)
 
 
 if __name__ == "__main__":  # pragma: no cover

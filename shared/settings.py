@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     # Enrich (issue 10): add this area's settings below this line
     # Per-enricher time budgets in seconds, JSON: NEWSWIRE_ENRICH_BUDGETS='{"entities": 2, "places": 1}'
     enrich_budgets: dict[str, float] = Field(default_factory=dict)
-    enrich_max_chars: int = 6000  # entities, places and keywords read the title and the first this many characters
+    enrich_max_chars: int = 2500  # entities, places and keywords read the title and the first this many characters
     enrich_story_threshold: float = 0.3  # estimated Jaccard of story features to join an existing story
     enrich_story_days: int = 3  # stories older than this are not joined
     enrich_preload: bool = True  # load the enrich models when an enrich worker starts, before the pool forks

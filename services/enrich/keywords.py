@@ -1,6 +1,6 @@
 """Keywords: ranked key terms, free of stop words and boilerplate.
 
-- Chinese: jieba's TF-IDF (its own IDF table) over nouns, verbs and names, without boilerplate terms.
+- Chinese: TF-IDF with jieba's words and IDF table over nouns, verbs and names, without boilerplate terms.
 - English and other Latin-script text: words and short phrases scored by frequency (stems merged),
   inverse document frequency and first position; the IDF table is the English topic model's, learnt
   from news on train/ (services/enrich/models/topics_en.npz). Phrases of two or three words count when
@@ -125,14 +125,59 @@ def keywords_latin(title: str, text: str, language: str) -> list[str]:
     return out
 
 
-def keywords_for(title: str, text: str, language: str | None) -> list[str]:
-    body = f"{title}\n{text}"[:20000]
+_ZH_POS = ("n", "nr", "ns", "nt", "nz", "vn", "v", "an", "l", "i", "j")
+
+
+def keywords_chinese(title: str, text: str) -> list[str]:
+    """jieba's TF-IDF, its IDF table, over nouns, verbs, names and idioms (the part of speech from jieba's
+    dictionary, not its slower HMM tagger; a word the dictionary lacks is mostly a name and is kept)."""
+    from services.enrich.entities import _jieba as loaded
+
+    jieba, tags = loaded()
+    analyse = _jieba()
+    idf, median = analyse.default_tfidf.idf_freq, analyse.default_tfidf.median_idf
+    counts: dict[str, float] = {}
+    compounds: dict[tuple[str, ...], int] = {}
+    title_words = set(jieba.lcut(title)) if title else set()
+    run: list[str] = []
+    for word in jieba.lcut(f"{title}\n{text}") + ["。"]:
+        tag = tags.get(word)
+        if len(word) < 2 or word in BOILERPLATE_ZH or not _CJK.search(word) or (
+                tag is not None and not tag.startswith(_ZH_POS)):
+            # A run of two or three content words that recurs is a term of its own (文明 典范 城市).
+            for n in (2, 3):
+                for i in range(len(run) - n + 1):
+                    gram = tuple(run[i:i + n])
+                    compounds[gram] = compounds.get(gram, 0) + 1
+            run = []
+            continue
+        counts[word] = counts.get(word, 0.0) + 1.0
+        run.append(word)
+    scored = {word: count * idf.get(word, median) * (1.5 if word in title_words else 1.0) for word, count in counts.items()}
+    for gram, count in compounds.items():
+        if count >= 2 and all(tags.get(w, "n").startswith("n") for w in gram):
+            scored["".join(gram)] = sum(scored[w] for w in gram) / len(gram) * (0.8 + 0.1 * len(gram))
+    out: list[str] = []
+    for word, _score in sorted(scored.items(), key=lambda item: (-item[1], -len(item[0]))):
+        # One compound, not its pieces again (文明典范城市, not also 文明典范).
+        if any(word in kept and word not in counts for kept in out):
+            continue
+        out = [kept for kept in out if not (kept in word and kept not in counts)]
+        out.append(word)
+        if len(out) == TOP_K:
+            break
+    return out
+
+
+def keywords_for(title: str, text: str, language: str | None, max_chars: int = 20000) -> list[str]:
+    body = text[:max_chars]
     if language in ("zh", "ja") or (language is None and len(_CJK.findall(body[:500])) > 50):
-        tags = _jieba().extract_tags(body, topK=TOP_K * 3, allowPOS=("n", "nr", "ns", "nt", "nz", "vn", "v", "an", "l", "i"))
-        return [tag for tag in tags if len(tag) > 1 and not tag.isdigit() and tag not in BOILERPLATE_ZH][:TOP_K]
-    return keywords_latin(title, text[:20000], language or "en")
+        return keywords_chinese(title, body)
+    return keywords_latin(title, body, language or "en")
 
 
 def enrich_keywords(payload: ArticlePayload, part: EnrichPart) -> None:
     assert payload.clean is not None
-    part.keywords = keywords_for(payload.clean.title, payload.clean.text, part.language)
+    from shared.settings import get_settings
+
+    part.keywords = keywords_for(payload.clean.title, payload.clean.text, part.language, get_settings().enrich_max_chars)

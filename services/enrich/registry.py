@@ -109,8 +109,10 @@ def load_models() -> dict[str, float]:
 
 
 def run_enrichers(payload: ArticlePayload, only: list[str] | None = None,
-                  chain: list[Enricher] | None = None) -> EnrichPart:
-    """Run ``chain`` (default: the registry) on the article; ``only`` keeps the named enrichers."""
+                  chain: list[Enricher] | None = None, cpu: dict[str, float] | None = None) -> EnrichPart:
+    """Run ``chain`` (default: the registry) on the article; ``only`` keeps the named enrichers.
+
+    ``cpu``, when given, gets each enricher's CPU seconds added (the bench reads it)."""
     part = EnrichPart()
     chain = enrichers() if chain is None else chain
     limits = budgets(chain)
@@ -119,6 +121,7 @@ def run_enrichers(payload: ArticlePayload, only: list[str] | None = None,
             continue
         part.versions[item.name] = item.version
         before = part.model_dump(exclude={"versions", "errors"})
+        started = time.process_time()
         try:
             with time_budget(limits[item.name], item.name):
                 item.run(payload, part)
@@ -129,4 +132,6 @@ def run_enrichers(payload: ArticlePayload, only: list[str] | None = None,
                 setattr(part, key, getattr(restored, key))
             part.errors[item.name] = f"{type(exc).__name__}: {exc}"[:500]
             log.warning("enricher failed", extra={"enricher": item.name, "error": part.errors[item.name]})
+        if cpu is not None:
+            cpu[item.name] = cpu.get(item.name, 0.0) + time.process_time() - started
     return part

@@ -7,8 +7,8 @@ keywords and title terms (Chinese title character bigrams, English title word st
 sensitive hashing (16 bands of 4 rows, kept in ``story_bands``) finds candidates; a candidate whose
 estimated Jaccard similarity reaches ``NEWSWIRE_ENRICH_STORY_THRESHOLD`` gives its story id, else the
 article starts a story of its own (its id is the story id). Signatures older than
-``NEWSWIRE_ENRICH_STORY_DAYS`` are not matched. Written by hand (no model, no datasketch): 40 lines of
-hashing, and the bands must live in our own store to be shared by every worker.
+``NEWSWIRE_ENRICH_STORY_DAYS`` are not matched. Written by hand (no model, no datasketch): a few lines of
+numpy hashing, and the bands must live in our own store to be shared by every worker.
 
 Across languages this matches only through names written alike (Latin names in Chinese text, numbers);
 a translated-name index is not built (see docs/architecture.md).
@@ -20,20 +20,20 @@ import hashlib
 import re
 from datetime import timedelta
 
+import numpy as np
+
 from shared.payload import ArticlePayload, EnrichPart, utcnow
 
-VERSION = "story-minhash-1"
+VERSION = "story-minhash-2"
 HASHES = 64
 BANDS = 16
 ROWS = HASHES // BANDS
-_PRIME = (1 << 61) - 1
-_MAX = (1 << 32) - 1
+_PRIME = (1 << 31) - 1  # (a * v + b) stays below 2**63: numpy uint64 holds it
 # Fixed per-hash coefficients (a, b): a signature means the same in every process and version of this module.
-_COEFFICIENTS = [
-    (int.from_bytes(hashlib.blake2b(f"a{i}".encode(), digest_size=8).digest(), "big") % (_PRIME - 1) + 1,
-     int.from_bytes(hashlib.blake2b(f"b{i}".encode(), digest_size=8).digest(), "big") % _PRIME)
-    for i in range(HASHES)
-]
+_A = np.array([int.from_bytes(hashlib.blake2b(f"a{i}".encode(), digest_size=8).digest(), "big") % (_PRIME - 1) + 1
+               for i in range(HASHES)], dtype=np.uint64)
+_B = np.array([int.from_bytes(hashlib.blake2b(f"b{i}".encode(), digest_size=8).digest(), "big") % _PRIME
+               for i in range(HASHES)], dtype=np.uint64)
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 
@@ -51,8 +51,9 @@ def story_features(title: str, part: EnrichPart) -> set[str]:
 def signature(features: set[str]) -> list[int]:
     if not features:
         return []
-    values = [int.from_bytes(hashlib.blake2b(f.encode(), digest_size=8).digest(), "big") for f in features]
-    return [min(((a * v + b) % _PRIME) & _MAX for v in values) for a, b in _COEFFICIENTS]
+    values = np.array([int.from_bytes(hashlib.blake2b(f.encode(), digest_size=4).digest(), "big") % _PRIME
+                       for f in sorted(features)], dtype=np.uint64)
+    return ((np.outer(_A, values) + _B[:, None]) % _PRIME).min(axis=1).tolist()
 
 
 def similarity(one: list[int], other: list[int]) -> float:

@@ -43,3 +43,8 @@ def test_sample_people_and_places(enriched) -> None:  # noqa: ANN001
 
 def test_sample_topic(enriched) -> None:  # noqa: ANN001
     assert enriched.topics[0].code in ("medtop:11000000", "medtop:14000000")  # politics or society
+
+
+def test_sample_keywords(enriched) -> None:  # noqa: ANN001
+    assert "文明典范城市" in enriched.keywords or "文明城市" in enriched.keywords
+    assert enriched.story_id
