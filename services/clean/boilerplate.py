@@ -80,7 +80,7 @@ SECTION_END = re.compile(
 
 # Lines that are bylines/credits/editor notes rather than story text (the story keeps its dateline).
 CREDIT_LINE = re.compile(
-    r"^\W*[\(（\[【]?\s*(责任编辑|责编|编辑|校对|审核|终审|值班编辑|本文来源|来源|文章来源|稿件来源|原标题|原题为?|"
+    r"^\W*[\(（\[【]?\s*(责任编辑|责编|编辑|校对|审核|终审|值班编辑|本文来源|来源|文章来源|稿件来源|资料来源|原标题|原题为?|"
     r"图片来源|图片|摄影|供图|作者|记者|采写|撰文|文|图)\s*[:：/]",
 )
 
@@ -110,7 +110,15 @@ UI_LINE = re.compile(
 PHOTO_CREDIT = re.compile(
     r"\((?:AP|AFP|Reuters|EPA|Getty|[A-Z][\w.]*)?\s*(?:Photo|Foto|Image|Picture)s?\s*(?:/|by|:)[^)]{0,80}\)\s*$|"
     r"[|/]\s*(?:Getty Images|Shutterstock|AFP|Reuters|AP|EPA|Bloomberg)(?:\s+via\s+[\w ]+)?\s*$|"
-    r"^[\w .'-]{2,60}\s*\|\s*[\w .'-]{2,40}\s*\|\s*(?:Getty Images|Shutterstock|AFP|Reuters)\s*$",
+    r"^[\w .'-]{2,60}\s*\|\s*[\w .'-]{2,40}\s*\|\s*(?:Getty Images|Shutterstock|AFP|Reuters)\s*$|"
+    # Chinese captions end with the photographer or the picture source: ……周斌 摄, （视频截图）, （视觉中国）
+    r"(?:\s摄|摄影?\s*[)）]?|[（(](?:视频|网络)?截图[)）]|截图|[（(](?:视觉中国|资料图|新华社发|图虫创意|IC photo|东方IC)[)）]|"
+    r"供图[)）]?|[（(]图(?:片)?(?:源|来源)?[:：][^)）]{1,20}[)）])\s*$",
+)
+# Credits that carry no colon: 编辑 刘晓阳 校对 李铭; a reporter's name alone closing the story: 新京报记者 陆一夫.
+BARE_CREDIT = re.compile(
+    r"^(?:(?:编辑|校对|责编|审核|审校|监制|制作|策划)\s*[\u4e00-\u9fff·]{2,4}\s*)+$|"
+    r"^[\u4e00-\u9fff]{0,10}(?:记者|通讯员)\s*[\u4e00-\u9fff·]{2,4}(?:[\s、]+[\u4e00-\u9fff·]{2,4}){0,3}$"
 )
 # A short line that is a time stamp with a name or two: a teaser's or the page's meta line, not prose.
 META_LINE = re.compile(r"(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?\s*\d{1,2}[:：]\d{2}")
@@ -120,6 +128,8 @@ def is_ui_line(text: str) -> bool:
     if len(text) <= 100 and UI_LINE.match(text) is not None:
         return True
     if len(text) <= 400 and PHOTO_CREDIT.search(text) is not None:
+        return True
+    if len(text) <= 40 and BARE_CREDIT.match(text) is not None:
         return True
     return len(text) <= 60 and META_LINE.search(text) is not None
 

@@ -44,10 +44,12 @@ CAPTION_TAGS = frozenset({"figcaption"})
 _CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\u3040-\u30ff]")
 _COMMAS = re.compile("[,，、;；。]")
 _SPACE = re.compile(r"\s+")
+_UNREADABLE = re.compile("[\ufffd\x00-\x08\x0b\x0e-\x1f\x7f]")  # never handed on as text
 MIN_PARAGRAPH = 25
 RETRY_BELOW = 250
 PART_SHARE = 0.3
-PART_LEVELS = 4
+PART_LEVELS = 6
+PART_CANDIDATES = 60  # best-scoring candidates looked at as further parts of the story
 NAMED_SIZE = 500  # weighted characters a container needs for its class name to count in full
 
 
@@ -234,7 +236,7 @@ def _lines(node: HtmlElement) -> list[Line]:
     caption = [False]
 
     def flush() -> None:
-        text = _SPACE.sub(" ", "".join(parts)).strip()
+        text = _SPACE.sub(" ", _UNREADABLE.sub("", "".join(parts))).strip()
         if text:
             lines.append(Line(text, total[0], link[0], block_tag[0], caption[0]))
         parts.clear()
@@ -325,7 +327,7 @@ def _parts(top, scores: dict, stats: dict) -> list:  # noqa: ANN001
     top_line = _ancestors(top)
     top_set = set(top_line)
     taken = [top]
-    for node, value in sorted(scores.items(), key=lambda item: -item[1]):
+    for node, value in sorted(scores.items(), key=lambda item: -item[1])[:PART_CANDIDATES]:
         if value < PART_SHARE * best or len(taken) > 12:
             break
         if node in top_set or _tag(node) in ("ul", "ol", "li", "dl", "table", "tr", "tbody"):

@@ -21,6 +21,7 @@ _SPACE = re.compile(r"\s+")
 _HAN = re.compile("[\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 HEADER_SIZE = 200  # characters after the headline read as its info line (作者, 来源, time)
+DATE_SCAN = 300_000  # characters of visible text searched for date lines
 NEAR_TITLE = 1500  # characters after the headline where its date line is looked for
 TITLE_SEPARATORS = re.compile(r"(?<=[\u4e00-\u9fff”」）)])-(?=[\u4e00-\u9fff])|\s+[-|–—·:]\s+|\s*[_｜|]\s*|\s*--\s*|\s*——\s*|\s+::\s+|\s*»\s*")
 
@@ -243,7 +244,7 @@ def _published(root: HtmlElement, metas: dict, ld: list[dict], page_text: str, t
         value = el.get("datetime") or ""
         if (when := parse_iso(value, zone)) is not None:
             return when, value
-    every = _visible_dates(page_text, zone)
+    every = _visible_dates(page_text[:DATE_SCAN], zone)
     labelled = [d for d in every if _DATE_LABEL.search(page_text[max(0, d[0] - 12):d[0]])]
     dates = every
     if title_at >= 0:

@@ -25,6 +25,7 @@ SPAM = re.compile(
     r"\bescort(?:s| service)\b|online betting",
     re.IGNORECASE,
 )
+SPAM_SCAN = 100_000  # characters of the text searched for spam markers (an ad block sits near the top)
 _GARBLE = re.compile("[\ufffd\ue000-\uf8ff\u0080-\u009f]")
 
 
@@ -45,7 +46,7 @@ class Verdict:
 def judge(text: str, page_chars: int, link_density: float, dropped_bytes: int = 0) -> Verdict:
     chars = len(text)
     garbled = (len(_GARBLE.findall(text)) + dropped_bytes) / max(chars, 1)
-    spam = sorted({match.group(0) for match in SPAM.finditer(text)})
+    spam = sorted({match.group(0) for match in SPAM.finditer(text[:SPAM_SCAN])})
     measures = {
         "chars": chars,
         "ratio": round(chars / page_chars, 3) if page_chars else None,
@@ -53,35 +54,21 @@ def judge(text: str, page_chars: int, link_density: float, dropped_bytes: int = 
         "garbled": round(garbled, 4),
         "spam": spam,
     }
+    # Each check: (is it bad, is it very bad) -> cost and reason of the worse tier that applies.
+    checks = [
+        (chars < 200, chars < 80, 0.15, 0.6, f"text too short ({chars} characters)"),
+        (link_density > 0.3, link_density > 0.5, 0.1, 0.6, f"story container is link-heavy (link density {link_density:.2f})"),
+        (garbled > 0.002, garbled > 0.02, 0.1, 0.6, f"garbled text ({garbled:.2%} unreadable characters)"),
+        (bool(spam), len(spam) >= 2, 0.2, 0.6, "spam markers: " + ", ".join(spam[:5])),
+        (bool(page_chars) and chars / max(page_chars, 1) < 0.02, False, 0.1, 0.1,
+         f"story is {chars / max(page_chars, 1):.1%} of the page's text"),
+    ]
     score = 1.0
     reasons: list[str] = []
-    if chars < 80:
-        score -= 0.6
-        reasons.append(f"text too short ({chars} characters)")
-    elif chars < 200:
-        score -= 0.15
-        reasons.append(f"short text ({chars} characters)")
-    if link_density > 0.5:
-        score -= 0.6
-        reasons.append(f"story container is mostly links (link density {link_density:.2f})")
-    elif link_density > 0.3:
-        score -= 0.1
-        reasons.append(f"many links in the story container (link density {link_density:.2f})")
-    if garbled > 0.02:
-        score -= 0.6
-        reasons.append(f"garbled text ({garbled:.1%} unreadable characters)")
-    elif garbled > 0.002:
-        score -= 0.1
-        reasons.append(f"some unreadable characters ({garbled:.2%})")
-    if len(spam) >= 2:
-        score -= 0.6
-        reasons.append("spam markers: " + ", ".join(spam[:5]))
-    elif spam:
-        score -= 0.2
-        reasons.append(f"spam marker: {spam[0]}")
-    if page_chars and chars / page_chars < 0.02:
-        score -= 0.1
-        reasons.append(f"story is {chars / page_chars:.1%} of the page's text")
+    for bad, very_bad, cost, high_cost, reason in checks:
+        if bad:
+            score -= high_cost if very_bad else cost
+            reasons.append(reason)
     return Verdict(max(score, 0.0), reasons, measures)
 
 

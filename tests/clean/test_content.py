@@ -98,3 +98,10 @@ def test_widget_lines_photo_credits_and_meta_lines_are_dropped() -> None:
             + "<p>Advert</p><p>A man loads trims into his truck outside a store. (AP Photo/Alan Diaz, File)</p>"
             + "<p>Marcus De Guzman 2019-11-20 17:27:46</p><p>Tell us what YOU think...</p></div></body></html>")
     assert body_of(html) == EN_PARAGRAPHS
+
+
+def test_chinese_captions_and_bare_credits_are_not_prose() -> None:
+    html = ("<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in ZH_PARAGRAPHS)
+            + "<p>10月4日，旅游专列开往襄阳。 通讯员刘娟 摄</p><p>南湖公园一角（视频截图）</p>"
+            + "<p>新京报记者 陆一夫</p><p>编辑 刘晓阳 校对 李铭</p></div></body></html>")
+    assert body_of(html) == ZH_PARAGRAPHS

@@ -19,7 +19,7 @@ def test_a_plain_story_passes() -> None:
     ("text", "link_density", "dropped", "reason"),
     [
         ("太短了", 0.0, 0, "too short"),
-        (GOOD, 0.8, 0, "mostly links"),
+        (GOOD, 0.8, 0, "link-heavy"),
         (GOOD[:200] + "\ue000\ue001\ufffd" * 20, 0.0, 0, "garbled"),
         (GOOD, 0.0, 40, "garbled"),
         (GOOD + "欧易OKX交易所注册送空投，币安Binance合约交易。", 0.0, 0, "spam markers"),
@@ -44,3 +44,20 @@ def test_sample_page_passes_and_its_exchange_ads_do_not_count(sample) -> None:  
     raw, truth = sample
     part = extract(raw, truth["url"])
     assert part.quality["score"] >= 0.9 and part.quality["measures"]["spam"] == []
+
+
+def test_hostile_bytes_end_as_a_clear_error_or_a_quarantine() -> None:
+    import random
+
+    from services.clean.extract import extract
+    from shared.errors import ExtractionError
+
+    with pytest.raises(ExtractionError):
+        extract(b"")
+    with pytest.raises(ExtractionError):
+        extract(b"\x00\x01\x02" * 1000)
+    noise = random.Random(4).randbytes(50_000)
+    part = extract(noise)
+    assert "\ufffd" not in part.text and "\ufffd" not in part.title
+    with pytest.raises(quality.QuarantinedError, match="garbled"):
+        quality.enforce(quality.Verdict(**part.quality), 0.5, "noise")
