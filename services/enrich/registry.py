@@ -93,6 +93,21 @@ def budgets(chain: list[Enricher] | None = None) -> dict[str, float]:
     return {item.name: float(overrides.get(item.name, item.budget)) for item in chain or enrichers()}
 
 
+_loaded: set[str] = set()  # enrichers whose models this process has loaded (or tried to)
+
+
+def _load(item: Enricher) -> None:
+    """Load one enricher's models once per process, outside its time budget (a budget bounds the work on
+    an article, not a cold start). A failed load is logged; the enricher then records its own error."""
+    if item.load is None or item.name in _loaded:
+        return
+    _loaded.add(item.name)
+    try:
+        item.load()
+    except Exception as exc:  # noqa: BLE001  (the enricher records the same error per article)
+        log.warning("enrich model load failed", extra={"enricher": item.name, "error": repr(exc)})
+
+
 def load_models() -> dict[str, float]:
     """Load every enricher's models once (at worker start, before the pool forks). Returns seconds per enricher."""
     took: dict[str, float] = {}
@@ -100,10 +115,7 @@ def load_models() -> dict[str, float]:
         if item.load is None:
             continue
         start = time.perf_counter()
-        try:
-            item.load()
-        except Exception as exc:  # noqa: BLE001  (the enricher records the same error per article)
-            log.warning("enrich model load failed", extra={"enricher": item.name, "error": repr(exc)})
+        _load(item)
         took[item.name] = round(time.perf_counter() - start, 3)
     return took
 
@@ -120,6 +132,7 @@ def run_enrichers(payload: ArticlePayload, only: list[str] | None = None,
         if only is not None and item.name not in only:
             continue
         part.versions[item.name] = item.version
+        _load(item)  # no-op once loaded (at worker start, or by the first article in this process)
         before = part.model_dump(exclude={"versions", "errors"})
         started = time.process_time()
         try:

@@ -56,6 +56,23 @@ def test_a_slow_enricher_is_stopped_at_its_budget_and_its_half_work_taken_back()
     assert part.language == "en"
 
 
+def test_a_cold_model_load_is_not_charged_to_the_budget() -> None:
+    loads: list[str] = []
+
+    def slow_load() -> None:  # a first article in a process that did not preload
+        loads.append("load")
+        time.sleep(0.6)
+
+    def quick(payload: ArticlePayload, part: EnrichPart) -> None:
+        part.summary = "done"
+
+    chain = [Enricher("cold-start", "c-1", quick, budget=0.3, load=slow_load)]
+    part = run_enrichers(_article(), chain=chain)
+    assert part.errors == {} and part.summary == "done"
+    run_enrichers(_article(), chain=chain)
+    assert loads == ["load"]  # once per process
+
+
 def test_budgets_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     from shared.settings import get_settings
 
