@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Mapping
+from dataclasses import dataclass
 
 from shared import http
 from shared.settings import get_settings
@@ -15,17 +14,22 @@ _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*(\d+)", re.IGNORECA
 
 
 @dataclass
-class Fetched:
-    url: str  # after redirects
-    status: int
-    body: bytes
-    headers: Mapping[str, str] = field(default_factory=dict)
-    elapsed: float = 0.0
+class Fetched(http.Response):
+    """The safe client's response (content type, charset), plus what politeness and caching need."""
+
     waited: float = 0.0  # seconds spent waiting for the host's politeness slot
 
     @property
+    def status(self) -> int:
+        return self.status_code
+
+    @property
+    def body(self) -> bytes:
+        return self.content
+
+    @property
     def not_modified(self) -> bool:
-        return self.status == 304
+        return self.status_code == 304
 
     @property
     def etag(self) -> str | None:
@@ -34,18 +38,6 @@ class Fetched:
     @property
     def last_modified(self) -> str | None:
         return self.headers.get("last-modified")
-
-    @property
-    def content_type(self) -> str:
-        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-
-    @property
-    def charset(self) -> str | None:
-        for part in self.headers.get("content-type", "").split(";")[1:]:
-            name, _, value = part.partition("=")
-            if name.strip().lower() == "charset" and value.strip():
-                return value.strip().strip("\"'").lower()
-        return None
 
     @property
     def max_age(self) -> float | None:
@@ -79,5 +71,5 @@ def fetch(
     max_bytes = int((options or {}).get("max_bytes") or get_settings().max_body_bytes)
     with politeness.host_slot(host_of(url), concurrency, rate) as waited:
         response = http.request("GET", url, headers=headers, max_bytes=max_bytes)
-    return Fetched(url=response.url, status=response.status_code, body=response.content,
-                   headers=response.headers, elapsed=response.elapsed, waited=waited)
+    return Fetched(url=response.url, status_code=response.status_code, headers=response.headers,
+                   content=response.content, elapsed=response.elapsed, redirects=response.redirects, waited=waited)

@@ -90,11 +90,15 @@ def _ingest_file(request: IngestRequest) -> IngestOutcome:
 
 
 def _ingest_url(request: IngestRequest) -> IngestOutcome:
-    from services.ingest import fetcher
+    if request.item is None and request.source_id is None:
+        # One page an operator or a script submitted (POST /ingest, newswire ingest): fetched at once, as asked.
+        response = http.fetch(request.url)
+    else:
+        from services.ingest import fetcher
 
-    # Politely (per-host slots shared by all workers); robots.txt for pages a source led us to.
-    response = fetcher.fetch(request.url, check_robots=request.item is not None)
-    return _take_body(request, response.url if not request.url else request.url, response.body,
+        # A page a source led us to: politely (per-host slots shared by all workers), robots.txt obeyed.
+        response = fetcher.fetch(request.url, check_robots=True)
+    return _take_body(request, response.url if not request.url else request.url, response.content,
                       response.content_type, response.charset)
 
 
@@ -119,4 +123,9 @@ def _take_body(request: IngestRequest, url: str, body: bytes, content_type: str,
         raise UnsupportedContentError(f"{url} does not look like HTML (content-type {content_type or 'unknown'})")
     with session_scope() as session:
         key = put_blob(session, body, content_type or None)
-    return IngestOutcome(articles=[_payload(request, url, key, content_type or None, charset)])
+    payload = _payload(request, url, key, content_type or None, charset)
+    if request.item is not None:  # found by a source: the page's own rel=canonical / og:url, tracking stripped
+        from services.ingest.urls import declared_canonical
+
+        payload.canonical_url = declared_canonical(body, url)
+    return IngestOutcome(articles=[payload])

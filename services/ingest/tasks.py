@@ -58,6 +58,7 @@ def poll_sources(self: StageTask) -> int:
     """The scheduler's tick: every source now due is polled (claimed atomically in Redis); WebSub leases renewed."""
     from services.ingest import scheduling
 
+    _drop_folder_source()
     scheduling.adopt_unscheduled()
     due = scheduling.claim_due()
     for source_id in due:
@@ -69,6 +70,23 @@ def poll_sources(self: StageTask) -> int:
     except Exception as exc:  # noqa: BLE001
         log.warning("WebSub renewal pass failed: %s", exc)
     return len(due)
+
+
+def _drop_folder_source() -> None:
+    """NEWSWIRE_INGEST_DROP_DIR names a folder: it is a "dir" source (added once, polled like any other)."""
+    from shared.settings import get_settings
+
+    folder = get_settings().ingest_drop_dir
+    if folder is None:
+        return
+    from services.ingest import sources
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if not sources.list_sources(kind="dir", q=str(folder.resolve()))["items"]:
+        try:
+            sources.add(str(folder.resolve()), kind="dir", name="drop folder", interval=60)
+        except sources.SourceError as exc:
+            log.warning("drop folder %s not added: %s", folder, exc)
 
 
 @app.task(bind=True, base=StageTask, name="ingest.push", stage="ingest")

@@ -175,3 +175,28 @@ def test_add_refuses_bad_sources_clearly(ingest_env) -> None:  # noqa: ANN001
                                  ("/no/such/folder", {}, "no such")]:
         with pytest.raises(sources.SourceError, match=message):
             sources.add(url, **kwargs)
+
+
+def test_drop_dir_setting_becomes_a_source(ingest_env, tmp_path) -> None:  # noqa: ANN001
+    from services.ingest import sources
+    from services.ingest.tasks import _drop_folder_source
+
+    folder = tmp_path / "drop"
+    with settings_env(ingest_drop_dir=str(folder)):
+        _drop_folder_source()
+        _drop_folder_source()  # once only
+    found = sources.list_sources(kind="dir", q=str(folder))["items"]
+    assert len(found) == 1 and found[0]["name"] == "drop folder" and folder.is_dir()
+
+
+def test_canonical_url_declared_by_the_page() -> None:
+    from services.ingest.urls import canonical_url, declared_canonical, looks_like_article
+
+    page = b'<html><head><link rel="canonical" href="/2026/11/a.html?utm_source=x&id=3"></head></html>'
+    assert declared_canonical(page, "http://news.example.com/amp/a") == "http://news.example.com/2026/11/a.html?id=3"
+    og = b'<meta property="og:url" content="https://m.example.com/s/1.html">'
+    assert declared_canonical(og, "https://www.example.com/s/1.html?fbclid=1") == "https://m.example.com/s/1.html"
+    assert declared_canonical(b'<link rel="canonical" href="http://evil.example.org/x">', "http://a.example.com/") is None
+    assert canonical_url("HTTP://Example.com:80/a?utm_medium=rss&b=2#c") == "http://example.com/a?b=2"
+    assert looks_like_article("http://example.com/2026/11/27/story.html", "http://example.com/")
+    assert not looks_like_article("http://example.com/tag/budget", "http://example.com/")
