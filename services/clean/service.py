@@ -15,6 +15,28 @@ from services.clean.versions import VersionOutcome, record_version
 log = get_logger(__name__)
 
 
+def _cluster(article_id: str, part, settings) -> None:  # noqa: ANN001
+    """Join a near-duplicate's story cluster. The index is an aid, not the article: if Redis cannot be reached the
+    article goes on without a cluster id (logged as a warning), rather than failing a clean that succeeded."""
+    import redis
+
+    from shared.redis_client import get_redis
+
+    try:
+        match = neardup.assign_cluster(
+            get_redis(), article_id, part.text,
+            max_distance=min(settings.clean_near_duplicate_bits, 3), ttl_days=settings.clean_near_duplicate_days,
+        )
+    except redis.RedisError as exc:
+        log.warning("article %s: near-duplicate index unavailable, no story cluster: %s", article_id, exc)
+        return
+    part.cluster_id = match.cluster_id
+    part.near_duplicate_of = match.near_article
+    if match.near_article:
+        log.info("article %s: near-duplicate of %s (%d bits), story cluster %s",
+                 article_id, match.near_article, match.distance, match.cluster_id)
+
+
 def clean(payload: ArticlePayload) -> VersionOutcome:
     """Extract, judge, cluster, hash and record the version; fills ``payload.clean``, ``content_hash``, ``version``.
 
@@ -31,17 +53,7 @@ def clean(payload: ArticlePayload) -> VersionOutcome:
     if verdict is not None:
         quality.enforce(verdict, settings.clean_quarantine_below, payload.url)
     if settings.clean_near_duplicates:
-        from shared.redis_client import get_redis
-
-        match = neardup.assign_cluster(
-            get_redis(), payload.id, part.text,
-            max_distance=min(settings.clean_near_duplicate_bits, 3), ttl_days=settings.clean_near_duplicate_days,
-        )
-        part.cluster_id = match.cluster_id
-        part.near_duplicate_of = match.near_article
-        if match.near_article:
-            log.info("article %s: near-duplicate of %s (%d bits), story cluster %s",
-                     payload.id, match.near_article, match.distance, match.cluster_id)
+        _cluster(payload.id, part, settings)
     payload.clean = part
     payload.canonical_url = part.canonical_url or payload.url
     payload.content_hash = content_hash(part.title, part.text)
