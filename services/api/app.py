@@ -46,23 +46,9 @@ async def _redis_down(_request: Request, exc: RedisError) -> JSONResponse:
 # -- health -----------------------------------------------------------------
 @app.get("/healthz")
 def healthz() -> JSONResponse:
-    checks: dict[str, Any] = {}
-    missing: list[str] = []
-    try:
-        from shared.redis_client import get_redis
+    from services.api.probes import store_checks
 
-        get_redis().ping()
-        checks["redis"] = "ok"
-    except Exception as exc:  # noqa: BLE001
-        checks["redis"] = f"unreachable: {exc}"
-        missing.append("redis")
-    try:
-        with session_scope() as session:
-            session.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001
-        checks["database"] = f"unreachable: {exc}"
-        missing.append("database")
+    checks, missing = store_checks()
     if "redis" not in missing:
         from shared.workers import live_workers
 

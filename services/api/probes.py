@@ -24,9 +24,8 @@ def livez() -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/readyz", include_in_schema=True)
-def readyz() -> JSONResponse:
-    """200 when Redis and the database answer (the API can serve); 503 with what is missing otherwise."""
+def store_checks() -> tuple[dict[str, Any], list[str]]:
+    """Whether Redis and the database answer: ({name: "ok" or why not}, [names that do not])."""
     from shared.redis_client import get_redis
     from shared.store import session_scope
 
@@ -45,5 +44,12 @@ def readyz() -> JSONResponse:
     except Exception as exc:  # noqa: BLE001
         checks["database"] = f"unreachable: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}"
         missing.append("database")
+    return checks, missing
+
+
+@router.get("/readyz", include_in_schema=True)
+def readyz() -> JSONResponse:
+    """200 when Redis and the database answer (the API can serve); 503 with what is missing otherwise."""
+    checks, missing = store_checks()
     body = {"status": "ok" if not missing else "unavailable", "missing": missing, "checks": checks}
     return JSONResponse(status_code=200 if not missing else 503, content=body)
