@@ -132,7 +132,21 @@ class NewswireCollector:
         for stage in sorted(set(STAGES) | set(counts)):
             dead.add_metric([stage], counts.get(stage, 0))
         yield dead
+        # The publish backlog lives in the deliveries table, not in a queue: scale and alert on this.
+        pending = GaugeMetricFamily("newswire_deliveries_pending",
+                                    "Deliveries waiting to be sent (pending, retrying or being sent) per target",
+                                    labels=["target"])
+        from shared.store import Delivery
+
+        with session_scope() as session:
+            waiting = dict(session.execute(
+                select(Delivery.target, func.count())
+                .where(Delivery.status.in_(("pending", "retrying", "sending"))).group_by(Delivery.target)
+            ).all())
         targets = known_targets()
+        for target in sorted(set(targets) | set(waiting)):
+            pending.add_metric([target], waiting.get(target, 0))
+        yield pending
         for name, help_text in (("breaker_open", "1 while the target's circuit breaker is open"),
                                 ("target_disabled", "1 while the target is disabled (paused or failing for good)")):
             gauge = GaugeMetricFamily(f"newswire_{name}", help_text, labels=["target"])

@@ -27,6 +27,7 @@ NAMES = {
     "newswire_workers": "gauge",
     "newswire_target_disabled": "gauge",
     "newswire_source_suspended": "gauge",
+    "newswire_deliveries_pending": "gauge",
 }
 STAGES = ("ingest", "clean", "enrich", "publish")
 

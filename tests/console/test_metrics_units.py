@@ -101,6 +101,30 @@ def test_articles_and_deliveries_counted_at_commit_not_on_rollback(console_env) 
     assert count("deliveries", target=target, outcome="delivered") == 1
 
 
+def test_deliveries_pending_gauge_counts_the_waiting_rows(console_env) -> None:  # noqa: ANN001
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from services.api import metrics as api_metrics
+    from shared.payload import utcnow
+    from shared.store import Article, ArticleVersion, Delivery, session_scope
+
+    article_id, target = str(uuid.uuid4()), f"t-{uuid.uuid4().hex[:8]}"
+    with session_scope() as session:
+        session.add(Article(id=article_id, url=f"https://{target}.example/a", latest_version=1))
+        session.flush()
+        version = ArticleVersion(article_id=article_id, version=1, content_hash="h", fetch_id="f", clean={},
+                                 trace=[], created_at=utcnow())
+        session.add(version)
+        session.flush()
+        for n, status in enumerate(("pending", "retrying", "sending", "delivered", "failed", "superseded")):
+            session.add(Delivery(version_id=version.id, target=target, idempotency_key=f"k-{target}-{n}",
+                                 event=f"e{n}", status=status))
+    text = api_metrics.render_metrics().decode()
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(text) for s in family.samples}
+    assert samples[("newswire_deliveries_pending", (("target", target),))] == 3.0
+
+
 def test_suspended_source_and_gauge_providers_show_in_metrics(console_env) -> None:  # noqa: ANN001
     from prometheus_client.parser import text_string_to_metric_families
 
