@@ -274,6 +274,12 @@ from newswire.cli_console import token_app  # noqa: E402  (issue 7)
 
 cli.add_typer(token_app, name="token")
 
+# API and operations (issue 6)
+from newswire.cli_ops import dlq_app, stages_app  # noqa: E402
+
+cli.add_typer(dlq_app, name="dlq")
+cli.add_typer(stages_app, name="stages")
+
 # Ingest (issue 11): this area's commands are registered below this line
 from newswire.cli_sources import sources_app  # noqa: E402
 

@@ -11,7 +11,7 @@ import time
 from typing import Any, Callable, TypeVar
 
 from celery import Task
-from celery.exceptions import Retry, SoftTimeLimitExceeded
+from celery.exceptions import Reject, Retry, SoftTimeLimitExceeded
 from pydantic import ValidationError
 
 from shared.errors import NewswireError, PermanentError
@@ -53,7 +53,12 @@ class StageTask(Task):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run the task with its ids on every log line, and record its outcome and duration (shared/metrics.py)."""
         from shared import metrics
+        from shared.stage_control import is_paused
 
+        if is_paused(self.stage):
+            # The stage was paused after this message was reserved: back to its queue, untouched (late ack).
+            time.sleep(0.5)  # the worker's consumer is being cancelled; do not spin on the same message
+            raise Reject(f"stage {self.stage} is paused", requeue=True)
         message = args[0] if args and isinstance(args[0], dict) else {}
         self.request.newswire_failed = False
         metrics.task_started(self.stage)

@@ -90,6 +90,9 @@ def configure_logging(level: str | None = None, fmt: str | None = None, force: b
     fmt = (fmt or os.environ.get("NEWSWIRE_LOG_FORMAT", "json")).lower()
     handler = logging.StreamHandler()
     handler.addFilter(ContextFilter())
+    from shared.redact import RedactingFilter
+
+    handler.addFilter(RedactingFilter())  # configured secrets never reach a log line
     if fmt == "text":
         handler.setFormatter(logging.Formatter(
             "%(asctime)s %(levelname)s %(name)s [%(process)d] [%(stage)s %(task_id)s %(article_id)s] %(message)s"))

@@ -32,11 +32,16 @@ def _stages_of(consumer) -> list[str]:  # noqa: ANN001
     return [name for name in names if name in STAGES]
 
 
-def _beat(keys: list[str], value: str) -> None:
+def _beat(keys: list[str], info: dict, consumer=None, stages: list[str] | None = None) -> None:  # noqa: ANN001
     from shared.redis_client import get_redis
+    from shared import stage_control
 
     while not _stop.is_set():
         try:
+            if consumer is not None and stages:
+                stage_control.reconcile(consumer, stages)  # a paused stage stays paused, whatever was missed
+                info["consuming"] = stage_control.consuming(consumer)
+            value = json.dumps(info)
             client = get_redis()
             pipe = client.pipeline()
             for key in keys:
@@ -49,11 +54,17 @@ def _beat(keys: list[str], value: str) -> None:
 
 @worker_ready.connect
 def _start_heartbeat(sender=None, **_kwargs) -> None:  # noqa: ANN001
+    from shared import stage_control
+
     stages = _stages_of(sender)
     hostname = getattr(sender, "hostname", "worker")
     _keys[:] = [f"{HEARTBEAT_PREFIX}{stage}:{hostname}" for stage in stages]
-    value = json.dumps({"hostname": hostname, "stages": stages, "started": time.time()})
-    threading.Thread(target=_beat, args=(list(_keys), value), name="newswire-heartbeat", daemon=True).start()
+    if sender is not None and stages:
+        stage_control.reconcile(sender, stages, now=True)  # started while its stage is paused: stays paused
+    info = {"hostname": hostname, "stages": stages, "started": time.time(),
+            "consuming": stage_control.consuming(sender) if sender is not None else stages}
+    threading.Thread(target=_beat, args=(list(_keys), info, sender, stages), name="newswire-heartbeat",
+                     daemon=True).start()
     log.info("worker %s ready for stages %s", hostname, ",".join(stages))
 
 
@@ -67,6 +78,26 @@ def _stop_heartbeat(**_kwargs) -> None:
             get_redis().delete(*_keys)
     except Exception:  # noqa: BLE001
         pass
+
+
+def worker_states() -> dict[str, list[dict]]:
+    """Stage -> the heartbeat of each live worker: hostname, stages, started, consuming (the queues it takes
+    messages from right now: a worker of a paused stage is alive but not consuming)."""
+    from shared.redis_client import get_redis
+
+    client = get_redis()
+    keys = list(client.scan_iter(match=f"{HEARTBEAT_PREFIX}*", count=200))
+    states: dict[str, list[dict]] = {stage: [] for stage in STAGES}
+    values = client.mget(keys) if keys else []
+    for key, value in zip(keys, values):
+        _, _, stage, hostname = key.decode().split(":", 3)
+        try:
+            info = json.loads(value) if value else {}
+        except ValueError:
+            info = {}
+        info["hostname"] = hostname
+        states.setdefault(stage, []).append(info)
+    return states
 
 
 def live_workers() -> dict[str, list[str]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -47,7 +47,7 @@ async def _redis_down(_request: Request, exc: RedisError) -> JSONResponse:
 
 
 # -- health -----------------------------------------------------------------
-@app.get("/healthz")
+@app.get("/healthz", tags=["health"], summary="Redis, the database and a live worker per stage (public)")
 def healthz() -> JSONResponse:
     from services.api.probes import store_checks
 
@@ -96,6 +96,8 @@ def _invalid_body(errors: list[dict[str, Any]]) -> JSONResponse:
 @app.post(
     "/ingest",
     status_code=202,
+    tags=["actions"],
+    summary="Re-ingest a URL now (or push a page): operator token",
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": IngestBody.model_json_schema()}}}},
 )
 async def ingest_endpoint(request: Request) -> JSONResponse:
@@ -155,7 +157,8 @@ def _encode_cursor(when: datetime, article_id: str) -> str:
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         when, article_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-        return datetime.fromisoformat(when), article_id
+        moment = datetime.fromisoformat(when)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)), article_id
     except Exception as exc:  # noqa: BLE001
         raise HTTPException(400, "invalid cursor") from exc
 
@@ -173,10 +176,19 @@ def _article_summary(article: Article) -> dict[str, Any]:
     }
 
 
-@app.get("/articles")
-def list_articles(limit: int = Query(50, ge=1, le=500), cursor: str | None = None) -> dict[str, Any]:
+@app.get("/articles", tags=["articles"], summary="Articles, most recently updated first (filter, cursor paging)")
+def list_articles(limit: int = Query(50, ge=1, le=500), cursor: str | None = Query(None, max_length=512),
+                  source_id: int | None = Query(None, ge=0, le=2**62), q: str | None = Query(None, max_length=500),
+                  since: datetime | None = None) -> dict[str, Any]:
+    """``source_id``: from one source; ``q``: text in the title or URL; ``since``: updated at or after."""
     with session_scope() as session:
         query = select(Article).order_by(Article.updated_at.desc(), Article.id.desc()).limit(limit + 1)
+        if source_id is not None:
+            query = query.where(Article.source_id == source_id)
+        if q:
+            query = query.where(or_(Article.title.contains(q), Article.url.contains(q)))
+        if since is not None:
+            query = query.where(Article.updated_at >= (since if since.tzinfo else since.replace(tzinfo=timezone.utc)))
         if cursor:
             when, article_id = _decode_cursor(cursor)
             query = query.where(or_(Article.updated_at < when, and_(Article.updated_at == when, Article.id < article_id)))
@@ -192,6 +204,9 @@ def article_detail(article_id: str) -> dict[str, Any] | None:
         if article is None:
             return None
         detail = _article_summary(article)
+        detail["links"] = {"explain": f"/articles/{article.id}/explain",
+                           "deliveries": f"/deliveries?article_id={article.id}",
+                           "dead_letters": f"/dead-letters?article_id={article.id}"}
         detail["versions"] = [
             {
                 **article_document(article, version),
@@ -235,42 +250,21 @@ def article_detail(article_id: str) -> dict[str, Any] | None:
         return detail
 
 
-@app.get("/articles/{article_id}")
+@app.get("/articles/{article_id}", tags=["articles"],
+         summary="One article: versions, trace, deliveries with their attempts, routing decisions")
 def get_article(article_id: str) -> dict[str, Any]:
+    """Each version carries its ``trace`` (stage by stage), its ``deliveries`` and its ``routing`` (the decision
+    per target, with the rule and reason, as in ``/articles/{id}/explain``)."""
     detail = article_detail(article_id)
     if detail is None:
         raise HTTPException(404, f"no article {article_id}")
     return detail
 
 
-# -- dead letters -----------------------------------------------------------
-@app.get("/dead-letters")
-def list_dead_letters(
-    limit: int = Query(50, ge=1, le=500), stage: str | None = None, article_id: str | None = None
-) -> dict[str, Any]:
-    with session_scope() as session:
-        query = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)
-        if stage:
-            query = query.where(DeadLetter.stage == stage)
-        if article_id:
-            query = query.where(DeadLetter.article_id == article_id)
-        items = [
-            {
-                "id": letter.id,
-                "stage": letter.stage,
-                "task": letter.task,
-                "article_id": letter.article_id,
-                "url": letter.url,
-                "error": letter.error,
-                "error_type": letter.error_type,
-                "attempts": letter.attempts,
-                "status": letter.status,
-                "created_at": letter.created_at.isoformat(),
-                "payload": letter.payload,
-            }
-            for letter in session.execute(query).scalars()
-        ]
-    return {"items": items}
+# -- dead letters and stages: services/api/rest.py (issue 6) -----------------------------------------------
+from services.api.rest import router as rest_router  # noqa: E402
+
+app.include_router(rest_router)
 
 
 from services.api.metrics import router as metrics_router  # noqa: E402  (issue 7)

@@ -1,4 +1,4 @@
-"""No token, no access: one gate in front of every route, with an explicit allow-list.
+"""No token, no access: one gate in front of every route, with an explicit allow-list; and no secret in an answer.
 
 The gate (an ASGI middleware, so it also covers routes added later, FastAPI's own /openapi.json and /docs, and
 paths that do not exist) answers 401 to a request without a valid token (``Authorization: Bearer nw_...``, or
@@ -15,6 +15,9 @@ Public, and why:
 - ``/websub/{source_id}``: the WebSub hub's callback, verified by the subscription's own HMAC secret;
 - ``POST /sources/{id}/push``: checks its own push token (or an operator token) in the handler;
 - ``/metrics``: open for Prometheus unless ``NEWSWIRE_METRICS_REQUIRE_TOKEN`` is set.
+
+Every answer goes through ``redacting``: the configured secrets (shared/redact.py) are masked in JSON, HTML and text
+answers, and in JSON the values of keys that name a secret too: a safety net behind views that never show secrets.
 
 ``/openapi.json`` and ``/docs`` need a token (any role): the spec maps every action of the API, and the rule is
 "no token, no access". A browser that logged in to the console carries the cookie, so /docs works there.
@@ -72,7 +75,11 @@ class TokenGate:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] == "OPTIONS" or is_public(scope["method"], scope["path"]):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        send = redacting(send)
+        if scope["method"] == "OPTIONS" or is_public(scope["method"], scope["path"]):
             await self.app(scope, receive, send)
             return
         request = Request(scope)
@@ -102,6 +109,67 @@ class TokenGate:
         detail = "invalid or revoked token" if given else \
             "an API token is required (Authorization: Bearer ...; newswire token create --role read-only|operator)"
         return JSONResponse({"detail": detail}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+# -- secrets never leave in an answer ------------------------------------------------------------------------
+REDACTED_TYPES = (b"application/json", b"text/", b"application/problem+json")
+KEYS_NAMING_SECRETS = re.compile(
+    rb'"[A-Za-z0-9_-]*(secrets?|password|passwd|token|authorization|api_?key|private_?key|credentials?)"\s*:',
+    re.IGNORECASE)
+
+
+def redact_body(body: bytes, content_type: bytes) -> bytes:
+    """Mask the configured secrets in an answer; in JSON, also the values of keys that name a secret."""
+    from shared import redact
+
+    if not body or not content_type.startswith(REDACTED_TYPES):
+        return body
+    if content_type.startswith((b"application/json", b"application/problem+json")) and \
+            KEYS_NAMING_SECRETS.search(body):
+        import json
+
+        try:
+            return json.dumps(redact.redact(json.loads(body)), ensure_ascii=False,
+                              separators=(",", ":")).encode("utf-8")
+        except ValueError:
+            pass
+    text = body.decode("utf-8", "surrogateescape")
+    masked = redact.redact_text(text)
+    return body if masked == text else masked.encode("utf-8", "surrogateescape")
+
+
+def redacting(send: Send) -> Send:
+    """Wrap ``send``: a whole answer (one body message) is redacted and its Content-Length fixed; a streamed one
+    is redacted chunk by chunk when it has no Content-Length."""
+    state: dict[str, Any] = {"start": None, "type": b"", "length": False}
+
+    async def wrapped(message: dict) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            headers = list(message.get("headers", []))
+            state["type"] = next((v.lower() for k, v in headers if k.lower() == b"content-type"), b"")
+            state["length"] = any(k.lower() == b"content-length" for k, _ in headers)
+            state["start"] = message
+            return
+        if kind == "http.response.body" and state["start"] is not None:
+            start, state["start"] = state["start"], None
+            body = message.get("body", b"")
+            if not message.get("more_body", False):
+                new = redact_body(body, state["type"])
+                if new is not body:
+                    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+                    headers.append((b"content-length", str(len(new)).encode()))
+                    start = {**start, "headers": headers}
+                    message = {**message, "body": new}
+                await send(start)
+                await send(message)
+                return
+            await send(start)
+        if kind == "http.response.body" and not state["length"] and message.get("body"):
+            message = {**message, "body": redact_body(message["body"], state["type"])}
+        await send(message)
+
+    return wrapped
 
 
 def install(app: Any) -> None:

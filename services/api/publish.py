@@ -72,9 +72,18 @@ def targets_view() -> list[dict[str, Any]]:
     return items
 
 
-@router.get("/targets")
+@router.get("/targets", summary="Targets: state (paused, disabled, breaker), rules, deliveries by status")
 def list_targets() -> dict[str, Any]:
-    return {"items": targets_view()}
+    """Every target (a handful: one page, ``next_cursor`` is always null). Credentials are never shown."""
+    return {"items": targets_view(), "next_cursor": None}
+
+
+@router.get("/targets/{name}", summary="One target")
+def show_target(name: str) -> dict[str, Any]:
+    found = next((item for item in targets_view() if item["name"] == name), None)
+    if found is None:
+        raise HTTPException(404, f"no target {name}")
+    return found
 
 
 @router.post("/targets/{name}/pause")
@@ -139,28 +148,46 @@ async def correct_article(request: Request, article_id: str, body: Note | None =
     return await run_in_threadpool(_lifecycle, request, article_id, body, "correct")
 
 
-@router.get("/deliveries")
-def list_deliveries(status: str | None = None, target: str | None = None, since: datetime | None = None,
-                    until: datetime | None = None, limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
+def _aware(when: datetime | None) -> datetime | None:
+    from datetime import timezone
+
+    return when.replace(tzinfo=timezone.utc) if when is not None and when.tzinfo is None else when
+
+
+@router.get("/deliveries", summary="Deliveries: filter by status, target, article, time; cursor paging")
+def list_deliveries(status: str | None = Query(None, max_length=50), target: str | None = Query(None, max_length=200),
+                    article_id: str | None = Query(None, max_length=200), since: datetime | None = None,
+                    until: datetime | None = None, limit: int = Query(100, ge=1, le=1000),
+                    cursor: str | None = Query(None, max_length=512)) -> dict[str, Any]:
+    """Newest first; ``since``/``until`` bound the creation time (ISO 8601, UTC when no offset is given)."""
+    from services.api import paging
+
+    before = paging.int_key(paging.decode(cursor, "before"), "before")
     with session_scope() as session:
         query = (select(Delivery, ArticleVersion.article_id, ArticleVersion.version)
                  .join(ArticleVersion, ArticleVersion.id == Delivery.version_id)
-                 .order_by(Delivery.id.desc()).limit(limit))
+                 .order_by(Delivery.id.desc()).limit(limit + 1))
         if status:
             query = query.where(Delivery.status == status)
         if target:
             query = query.where(Delivery.target == target)
+        if article_id:
+            query = query.where(ArticleVersion.article_id == article_id)
         if since:
-            query = query.where(Delivery.created_at >= since)
+            query = query.where(Delivery.created_at >= _aware(since))
         if until:
-            query = query.where(Delivery.created_at < until)
+            query = query.where(Delivery.created_at < _aware(until))
+        if before is not None:
+            query = query.where(Delivery.id < before)
+        rows, next_cursor = paging.page(session.execute(query).all(), limit,
+                                        lambda row: paging.encode(before=row[0].id))
         items = [{"id": d.id, "article_id": article_id, "version": version, "target": d.target, "event": d.event,
                   "key": d.idempotency_key, "status": d.status, "attempts": d.attempts,
                   "last_status_code": d.last_status_code, "last_error": d.last_error,
                   "created_at": d.created_at.isoformat(),
                   "delivered_at": d.delivered_at.isoformat() if d.delivered_at else None}
-                 for d, article_id, version in session.execute(query).all()]
-    return {"items": items}
+                 for d, article_id, version in rows]
+    return {"items": items, "next_cursor": next_cursor}
 
 
 class ReplayBody(BaseModel):
@@ -178,7 +205,7 @@ def replay_deliveries(request: Request, body: ReplayBody) -> dict[str, Any]:
     if body.ids:
         count, targets = replay.replay_ids_count(body.ids)
     else:
-        count, targets = replay.replay_range(body.target, body.since, body.until)
+        count, targets = replay.replay_range(body.target, _aware(body.since), _aware(body.until))
     audit(principal, "deliveries.replay", body.target, result="ok",
           detail={"ids": body.ids, "since": str(body.since), "until": str(body.until), "count": count})
     _kick(targets)

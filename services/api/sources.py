@@ -1,6 +1,6 @@
 """REST for sources (the same as ``newswire sources ...``), their articles, pushes and the WebSub callback.
 
-Reads are open like /articles; changes need an operator token (``newswire token create --role operator``)
+Reads need any token (services/api/auth.py); changes need an operator token (``newswire token create --role operator``)
 and are audited. A push needs an operator token or NEWSWIRE_INGEST_PUSH_TOKEN. The WebSub callback is open:
 the hub proves itself with the HMAC signature of each notification.
 """
@@ -60,12 +60,19 @@ def _call(function, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
         raise HTTPException(exc.status, exc.reason) from exc
 
 
-@router.get("/sources")
-def list_sources(status: str | None = None, kind: str | None = None, q: str | None = None,
-                 limit: int = Query(100, ge=1, le=5000), offset: int = Query(0, ge=0)) -> dict[str, Any]:
+@router.get("/sources", summary="Sources: filter by status, kind, text; cursor paging")
+def list_sources(status: str | None = Query(None, max_length=50), kind: str | None = Query(None, max_length=50),
+                 q: str | None = Query(None, max_length=4096), limit: int = Query(100, ge=1, le=5000),
+                 cursor: str | None = Query(None, max_length=512),
+                 offset: int = Query(0, ge=0, le=10_000_000, description="deprecated: use cursor")) -> dict[str, Any]:
+    """By id. Pass ``next_cursor`` back as ``cursor`` for the next page (null on the last one)."""
+    from services.api import paging
     from services.ingest import sources
 
-    return sources.list_sources(status=status, kind=kind, q=q, limit=limit, offset=offset)
+    after = paging.int_key(paging.decode(cursor, "after"), "after")
+    found = sources.list_sources(status=status, kind=kind, q=q, limit=limit + 1, offset=offset, after_id=after)
+    items, next_cursor = paging.page(found["items"], limit, lambda item: paging.encode(after=item["id"]))
+    return {**found, "items": items, "next_cursor": next_cursor}
 
 
 @router.post("/sources", status_code=201)
@@ -133,6 +140,23 @@ def remove_source(source_id: int, request: Request) -> dict[str, Any]:
     return result
 
 
+# Before /sources/{source_id}/{verb}, which would otherwise take (and refuse) every push.
+@router.post("/sources/{source_id}/push", status_code=202)
+async def push_to_source(source_id: int, request: Request, url: str | None = None) -> JSONResponse:
+    """A body for the source: a feed, a ninjs / NewsML-G2 item, or an HTML page (with ?url=)."""
+    settings = get_settings()
+    header = request.headers.get("authorization", "")
+    push_token = settings.ingest_push_token
+    if not (push_token and header[:7].lower() == "bearer " and hmac.compare_digest(header[7:].strip(), push_token)):
+        await run_in_threadpool(_operator, request, "source.push", f"source {source_id}")
+    body = await request.body()
+    if not body.strip():
+        raise HTTPException(422, "empty body")
+    if len(body) > settings.max_body_bytes:
+        raise HTTPException(413, f"body exceeds {settings.max_body_bytes} bytes")
+    return await run_in_threadpool(_enqueue_push, source_id, body, url, request.headers.get("content-type"))
+
+
 @router.post("/sources/{source_id}/{verb}")
 def act_on_source(source_id: int, verb: str, request: Request) -> dict[str, Any]:
     from services.ingest import sources
@@ -178,22 +202,6 @@ def source_articles(source_id: int, limit: int = Query(100, ge=1, le=5000),
     from services.ingest import sources
 
     return _call(sources.articles, source_id, limit=limit, offset=offset)
-
-
-@router.post("/sources/{source_id}/push", status_code=202)
-async def push_to_source(source_id: int, request: Request, url: str | None = None) -> JSONResponse:
-    """A body for the source: a feed, a ninjs / NewsML-G2 item, or an HTML page (with ?url=)."""
-    settings = get_settings()
-    header = request.headers.get("authorization", "")
-    push_token = settings.ingest_push_token
-    if not (push_token and header[:7].lower() == "bearer " and hmac.compare_digest(header[7:].strip(), push_token)):
-        await run_in_threadpool(_operator, request, "source.push", f"source {source_id}")
-    body = await request.body()
-    if not body.strip():
-        raise HTTPException(422, "empty body")
-    if len(body) > settings.max_body_bytes:
-        raise HTTPException(413, f"body exceeds {settings.max_body_bytes} bytes")
-    return await run_in_threadpool(_enqueue_push, source_id, body, url, request.headers.get("content-type"))
 
 
 def _enqueue_push(source_id: int, body: bytes, url: str | None, content_type: str | None) -> JSONResponse:

@@ -201,7 +201,8 @@ def show(source_id: int) -> dict[str, Any]:
 
 
 def list_sources(*, status: str | None = None, kind: str | None = None, q: str | None = None,
-                 limit: int = 1000, offset: int = 0) -> dict[str, Any]:
+                 limit: int = 1000, offset: int = 0, after_id: int | None = None) -> dict[str, Any]:
+    """By id; ``after_id`` (keyset paging) or ``offset``. ``total`` counts every match, before either."""
     with session_scope() as session:
         query = select(Source).order_by(Source.id)
         if status:
@@ -211,6 +212,8 @@ def list_sources(*, status: str | None = None, kind: str | None = None, q: str |
         if q:
             query = query.where(Source.url.contains(q) | Source.title.contains(q) | Source.name.contains(q))
         total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        if after_id is not None:
+            query = query.where(Source.id > after_id)
         rows = list(session.execute(query.limit(limit).offset(offset)).scalars())
         return {"items": [describe(row) for row in rows], "total": total}
 

@@ -166,15 +166,34 @@ def require_operator(request: Request, action: str, subject: str | None = None, 
 
 
 # -- audit -------------------------------------------------------------------
-def audit(principal: Principal | None, action: str, subject: str | None, *, result: str,
-          detail: dict[str, Any] | None = None, message: str | None = None) -> int | None:
-    """Write one audit entry (never raises: an action's answer must not depend on it, but it is logged)."""
+def cli_actor() -> str:
+    """Who acts from the command line: ``cli (user@host)``."""
+    import getpass
+    import socket
+
     try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001
+        user = "unknown"
+    return f"cli ({user}@{socket.gethostname()})"
+
+
+def audit(principal: Principal | None, action: str, subject: str | None, *, result: str,
+          detail: dict[str, Any] | None = None, message: str | None = None, actor: str | None = None,
+          role: str | None = None) -> int | None:
+    """Write one audit entry (never raises: an action's answer must not depend on it, but it is logged).
+
+    ``actor``/``role`` name who acted when there is no token (the CLI: ``cli_actor()``, role "cli")."""
+    try:
+        from shared.redact import redact, redact_text
+
+        detail = redact(detail) if detail is not None else None
+        message = redact_text(message) if message else message
         with session_scope() as session:
             entry = AuditLog(
                 at=utcnow(),
-                actor=principal.actor if principal else "anonymous",
-                role=principal.role if principal else None,
+                actor=(actor or (principal.actor if principal else "anonymous"))[:160],
+                role=role or (principal.role if principal else None),
                 action=action,
                 subject=subject,
                 detail=detail,

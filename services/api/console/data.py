@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -236,7 +236,7 @@ class LetterFilter:
     """stage, source (a source id, or text in the URL), target, error (text in the error or its type), status,
     and an id range (from_id..to_id)."""
 
-    FIELDS = ("stage", "source", "target", "error", "status", "from_id", "to_id")
+    FIELDS = ("stage", "source", "target", "error", "status", "from_id", "to_id", "article_id", "since")
 
     def __init__(self, **values: Any) -> None:
         self.values = {k: (str(v).strip() if v is not None else "") for k, v in values.items() if k in self.FIELDS}
@@ -267,6 +267,16 @@ class LetterFilter:
         if target:
             query = query.where(or_(cast(DeadLetter.payload, String).contains(f'"target": "{target}"'),
                                     cast(DeadLetter.payload, String).contains(f'"target":"{target}"')))
+        if self.get("article_id"):
+            query = query.where(DeadLetter.article_id == self.get("article_id"))
+        if self.get("since"):
+            try:
+                since = datetime.fromisoformat(self.get("since").replace("Z", "+00:00"))
+            except ValueError:
+                since = None
+            if since is not None:
+                query = query.where(DeadLetter.created_at >= (since if since.tzinfo else since.replace(
+                    tzinfo=timezone.utc)))
         for key, op in (("from_id", "ge"), ("to_id", "le")):
             if self.get(key).isdigit():
                 bound = int(self.get(key))
