@@ -21,7 +21,23 @@ from shared.store import Article, DeadLetter, session_scope
 from shared.store.blobs import put_blob
 from services.publish.formats import article_document
 
-app = FastAPI(title="Newswire", version="0.1.0", description="Ingest, clean, enrich and publish news.")
+TAGS = [
+    {"name": "health", "description": "Probes (public)."},
+    {"name": "actions", "description": "Re-ingest a URL now (operator)."},
+    {"name": "articles", "description": "Articles with their versions, trace, deliveries and routing decisions."},
+    {"name": "sources", "description": "Sources: list, add, change, pause, resume, fetch now, push."},
+    {"name": "publish", "description": "Targets, deliveries, why a story (did not) reach a target, retract, correct."},
+    {"name": "dead letters", "description": "What failed for good: list, show, replay, discard (one or in bulk)."},
+    {"name": "stages", "description": "The four stages' queues: see them, pause and resume them on every host."},
+    {"name": "feeds", "description": "The public feeds (no token)."},
+    {"name": "console", "description": "The operator console's JSON and the audit log."},
+]
+app = FastAPI(title="Newswire", version="0.1.0", openapi_tags=TAGS,
+              description="Ingest, clean, enrich and publish news.\n\nEvery operation needs a token "
+                          "(`Authorization: Bearer nw_...`; `newswire token create --role read-only|operator`), "
+                          "except the probes, the public feeds, inbound webhooks and the WebSub callback. "
+                          "Read-only tokens read everything (secrets hidden); actions need an operator token and "
+                          "are audited. Lists page with `limit` and an opaque `cursor` (`next_cursor` in the answer).")
 from services.api.auth import install as _install_token_gate  # noqa: E402
 
 _install_token_gate(app)  # no token, no access: one gate for every route (see services/api/auth.py)
@@ -36,8 +52,25 @@ async def _invalid(_request: Request, exc: RequestValidationError) -> JSONRespon
     return JSONResponse(status_code=422, content={"detail": "invalid request", "errors": errors})
 
 
+def _bad_value(exc: BaseException) -> bool:
+    """A value the store cannot hold (a number past 64 bits, a NUL in text): the request's fault, not the store's."""
+    from sqlalchemy.exc import DataError, StatementError
+
+    if isinstance(exc, (OverflowError, DataError)):
+        return True
+    return isinstance(exc, StatementError) and isinstance(exc.orig, (OverflowError, ValueError))
+
+
+@app.exception_handler(OverflowError)
+async def _out_of_range(_request: Request, exc: OverflowError) -> JSONResponse:
+    return JSONResponse(status_code=422, content={"detail": "invalid request: a number is out of range"})
+
+
 @app.exception_handler(SQLAlchemyError)
 async def _store_down(_request: Request, exc: SQLAlchemyError) -> JSONResponse:
+    if _bad_value(exc):
+        return JSONResponse(status_code=422, content={"detail": "invalid request: a value the store cannot hold "
+                                                                f"({type(getattr(exc, 'orig', exc)).__name__})"})
     return JSONResponse(status_code=503, content={"detail": f"store unavailable: {type(exc).__name__}"})
 
 

@@ -39,6 +39,7 @@ from shared.telemetry import get_logger
 log = get_logger(__name__)
 
 ANY = None  # any method
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # (methods or ANY, path pattern): requests that need no token.
 PUBLIC: list[tuple[frozenset[str] | None, re.Pattern[str]]] = [
     (ANY, re.compile(r"/(healthz|livez|readyz)")),
@@ -94,7 +95,36 @@ class TokenGate:
             response = self._refusal(request)
             await response(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        if scope["method"] in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        await self._acting(principal, scope, receive, send)
+
+    async def _acting(self, principal: Any, scope: Scope, receive: Receive, send: Send) -> None:
+        """An action: every one leaves an audit entry. The handler writes its own (named, with what it did); one
+        that wrote none (refused by validation, a 404, a handler without audit) gets one here with the status."""
+        from services.api.console.access import _request_audits, audit
+
+        status: dict[str, int] = {}
+
+        async def watching(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        written: list[int] = []
+        token = _request_audits.set(written)
+        try:
+            await self.app(scope, receive, watching)
+        finally:
+            _request_audits.reset(token)
+            if not written:
+                code = status.get("code", 500)
+                result = "ok" if code < 400 else ("denied" if code in (401, 403) else "error")
+                route = scope.get("route")
+                action = f"{scope['method']} {getattr(route, 'path', None) or scope['path']}"[:64]
+                await run_in_threadpool(audit, principal, action, scope["path"][:500], result=result,
+                                        message=f"HTTP {code}")
 
     @staticmethod
     def _refusal(request: Request) -> Any:

@@ -181,7 +181,8 @@ def render_metrics() -> bytes:
     return generate_latest(registry)
 
 
-@router.get("/metrics", include_in_schema=True, response_class=Response)
+@router.get("/metrics", include_in_schema=True, response_class=Response, tags=["health"],
+            summary="Prometheus metrics (open unless NEWSWIRE_METRICS_REQUIRE_TOKEN)")
 def metrics_endpoint(request: Request) -> Response:
     """Prometheus metrics of the whole deployment (every worker's counters are in Redis)."""
     if get_settings().metrics_require_token:

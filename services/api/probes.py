@@ -18,7 +18,7 @@ from sqlalchemy import text
 router = APIRouter()
 
 
-@router.get("/livez", include_in_schema=True)
+@router.get("/livez", include_in_schema=True, tags=["health"], summary="The process answers (public)")
 def livez() -> JSONResponse:
     """200 while the API process answers."""
     return JSONResponse({"status": "ok"})
@@ -47,7 +47,7 @@ def store_checks() -> tuple[dict[str, Any], list[str]]:
     return checks, missing
 
 
-@router.get("/readyz", include_in_schema=True)
+@router.get("/readyz", include_in_schema=True, tags=["health"], summary="Redis and the database answer (public)")
 def readyz() -> JSONResponse:
     """200 when Redis and the database answer (the API can serve); 503 with what is missing otherwise."""
     checks, missing = store_checks()

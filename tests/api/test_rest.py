@@ -183,3 +183,15 @@ def test_cli_dlq_and_stages(api_env) -> None:  # noqa: ANN001
         resumed = newswire("stages", "resume", "ingest")
     assert resumed.returncode == 0, resumed.stderr
     assert [a[0][:5] for a in _audit("stage.resume") if a[2] == "ingest"][-1] == "cli ("
+
+
+def test_every_action_leaves_an_audit_entry(client, tokens) -> None:  # noqa: ANN001
+    """An action the handler did not audit itself (refused by validation before it ran, say) is audited by the gate
+    with its HTTP status; one it audited is not written twice."""
+    operator = bearer(tokens["operator"])
+    assert client.post("/sources", json={"no": "url"}, headers=operator).status_code == 422
+    entry = _audit("POST /sources")[-1]
+    assert entry[0].startswith("test operator") and entry[3] == "error" and entry[2] == "/sources"
+    before = len(_audit("stage.resume"))
+    assert client.post("/stages/publish/resume", headers=operator).status_code == 200
+    assert len(_audit("stage.resume")) == before + 1 and not _audit("POST /stages/{stage}/resume")

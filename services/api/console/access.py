@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -166,6 +167,11 @@ def require_operator(request: Request, action: str, subject: str | None = None, 
 
 
 # -- audit -------------------------------------------------------------------
+# The entries written while one API request is handled (the token gate sets a list per request): an action that
+# wrote none is audited by the gate itself, with its HTTP status as the result (services/api/auth.py).
+_request_audits: ContextVar[list[int] | None] = ContextVar("newswire_request_audits", default=None)
+
+
 def cli_actor() -> str:
     """Who acts from the command line: ``cli (user@host)``."""
     import getpass
@@ -202,6 +208,9 @@ def audit(principal: Principal | None, action: str, subject: str | None, *, resu
             )
             session.add(entry)
             session.flush()
+            written = _request_audits.get()
+            if written is not None:
+                written.append(entry.id)
             return entry.id
     except Exception as exc:  # noqa: BLE001
         log.error("audit entry not written (%s %s %s): %s", action, subject, result, exc)
