@@ -27,6 +27,9 @@ def names(class_id: str) -> str:
     return _CAMEL.sub(r"\1-\2", class_id).lower()
 
 
+# Reader comments: never the story, however much text they hold (a post with 60 replies under it).
+COMMENTS = re.compile(r"(?<![a-z0-9])(?:comments?|comment-?list|replies|disqus)(?![a-z0-9])")
+
 # Tokens that keep a block in play despite an unlikely token (an "article-comments-count" is not a comment box).
 MAYBE = re.compile(r"and|article|body|column|content|main|shadow|text|story|entry|post|detail|endtext|artibody",
                    re.IGNORECASE)

@@ -103,7 +103,9 @@ def prune(root: HtmlElement, by_names: bool = True) -> None:
     """Remove what is never story text: scripts, styles, controls, navigation, and blocks named as furniture.
 
     A block named as furniture that holds over half the page's text is kept (some sites wrap the whole page in
-    an "advertisement-off-canvas" or "header" div); scoring sorts it out.
+    an "advertisement-off-canvas" or "header" div); scoring sorts it out. Reader comments are the exception: a
+    short post under a long thread of replies is still the story (if nothing is left, extract_body reads the
+    page again without this step).
     """
     etree.strip_elements(root, etree.Comment, etree.ProcessingInstruction, *DROP_TAGS, with_tail=False)
     doomed = []
@@ -116,7 +118,7 @@ def prune(root: HtmlElement, by_names: bool = True) -> None:
         if by_names:
             names = boilerplate.names(_class_id(el))
             if names.strip() and boilerplate.UNLIKELY.search(names) and not boilerplate.MAYBE.search(names):
-                if sizes[el].total <= 0.5 * body_size:
+                if sizes[el].total <= 0.5 * body_size or boilerplate.COMMENTS.search(names):
                     doomed.append(el)
                     continue
         style = el.get("style")

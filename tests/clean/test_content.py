@@ -105,3 +105,12 @@ def test_chinese_captions_and_bare_credits_are_not_prose() -> None:
             + "<p>10月4日，旅游专列开往襄阳。 通讯员刘娟 摄</p><p>南湖公园一角（视频截图）</p>"
             + "<p>新京报记者 陆一夫</p><p>编辑 刘晓阳 校对 李铭</p></div></body></html>")
     assert body_of(html) == ZH_PARAGRAPHS
+
+
+def test_a_long_comment_thread_under_a_short_post_is_not_the_story() -> None:
+    replies = "".join(f"<h4>re: 新年快乐 #{i}</h4><p>{ZH_PARAGRAPHS[i % 3][::-1]}，说得好，支持一下！</p>"
+                      for i in range(30))
+    html = ('<html><body><div id="main"><div class="post"><h2>新年快乐</h2>'
+            + "".join(f"<p>{p}</p>" for p in ZH_PARAGRAPHS)
+            + f'</div><div id="comments"><h3>评论</h3>{replies}</div></div></body></html>')
+    assert body_of(html, "新年快乐") == ZH_PARAGRAPHS
