@@ -353,6 +353,48 @@ def _parts(top, scores: dict, stats: dict) -> list:  # noqa: ANN001
     return taken[1:]
 
 
+_DATE = re.compile(r"(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}|\d{1,2}/\d{1,2}/(?:19|20)\d{2}")
+POST_MIN = 200  # weighted characters each post of a listing holds
+POST_LEVELS = 6
+
+
+def _first_post(top, root: HtmlElement, stats: dict) -> HtmlElement | None:  # noqa: ANN001
+    """On a page that lists several dated posts (a blog's archive page), the story is the first post.
+
+    The posts are found as a family of same-tag, same-class blocks around the top candidate (at least three, none
+    inside another, none in a list or link, each with real prose) with a date between every two of them (each
+    post's own title and time line). Then the first (newest) post is the page's story, whichever post scored best.
+    """
+    for node in [top, *top.iterancestors()][:POST_LEVELS]:
+        cls = node.get("class")
+        if not cls or _tag(node) in ("html", "body"):
+            continue
+        family = [el for el in root.iter(node.tag) if el.get("class") == cls]
+        members = set(family)
+        family = [el for el in family if not any(a in members for a in el.iterancestors())]
+        if len(family) < 3 or node not in family:
+            continue
+        for el in family:
+            s = stats.get(el)
+            if s is None or s.total < POST_MIN or s.links > 0.25 * s.total:
+                return None
+            if any(_tag(a) in ("ul", "ol", "li", "a") for a in el.iterancestors()):
+                return None
+        order = {el: i for i, el in enumerate(root.iter())}
+        everything = list(root.iter())
+        for before, after in zip(family, family[1:]):
+            end = order[before] + sum(1 for _ in before.iter())
+            between = [before.tail or ""]
+            for el in everything[end:order[after]]:
+                if not any(a is after for a in el.iter()):
+                    between.append(el.text or "")
+                between.append(el.tail or "")
+            if not _DATE.search("".join(between)):
+                return None
+        return family[0] if family[0] is not top else None
+    return None
+
+
 def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[Line], list[str], list[str]]:
     """Drop link lines, boilerplate and credit lines; cut at a "related stories" heading once the story is in."""
     kept: list[tuple[Line, bool]] = []
@@ -432,7 +474,8 @@ def _read(root: HtmlElement, by_names: bool, title: str | None) -> Body:
     if not scores:
         return Body([], None)
     top = max(scores, key=scores.get)
-    nodes = _siblings(top, scores, stats) + _parts(top, scores, stats)
+    first = _first_post(top, root, stats)
+    nodes = [first] if first is not None else _siblings(top, scores, stats) + _parts(top, scores, stats)
     order = {el: i for i, el in enumerate(root.iter())}
     lines: list[Line] = []
     for node in sorted(set(nodes), key=order.__getitem__):

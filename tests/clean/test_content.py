@@ -114,3 +114,23 @@ def test_a_long_comment_thread_under_a_short_post_is_not_the_story() -> None:
             + "".join(f"<p>{p}</p>" for p in ZH_PARAGRAPHS)
             + f'</div><div id="comments"><h3>评论</h3>{replies}</div></div></body></html>')
     assert body_of(html, "新年快乐") == ZH_PARAGRAPHS
+
+
+def test_a_page_listing_several_dated_posts_gives_the_first_post() -> None:
+    posts = [
+        ("周末去海边", "2021-05-03 20:11", ZH_PARAGRAPHS),
+        ("读书笔记", "2021-04-28 09:30", [p[::-1] * 3 for p in ZH_PARAGRAPHS]),  # the longest post is not the story
+        ("春天来了", "2021-04-02 18:45", [p[::-1] for p in ZH_PARAGRAPHS]),
+    ]
+    html = "<html><body><div class='blog'>" + "".join(
+        f"<div class='entry'><div class='entry-head'><span>{title}</span> <span>{stamp}</span></div>"
+        f"<div class='entry-text'>{'<br>'.join(lines)}</div><div class='entry-foot'>阅读(12) 评论(0)</div></div>"
+        for title, stamp, lines in posts) + "</div></body></html>"
+    assert body_of(html) == ZH_PARAGRAPHS
+
+
+def test_a_story_in_several_blocks_of_one_class_without_dates_stays_whole() -> None:
+    html = ("<html><body><div class='story'>"
+            + "".join(f"<div class='chunk'><p>{p} {p}</p></div>" for p in EN_PARAGRAPHS)
+            + "</div></body></html>")
+    assert body_of(html) == [f"{p} {p}" for p in EN_PARAGRAPHS]
