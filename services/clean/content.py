@@ -395,6 +395,16 @@ def _first_post(top, root: HtmlElement, stats: dict) -> HtmlElement | None:  # n
     return None
 
 
+_SENTENCE_END = re.compile(r"[.!?。！？][\"'”’)）]?$")
+
+
+def _linked_prose(line: Line) -> bool:
+    """A paragraph of prose that links many of its words (sources cited inline) is still the story's text; a
+    link list or a teaser's headline is not: it is not a long <p> ending as a sentence, or is all link."""
+    return (line.tag == "p" and line.units >= 100 and 3 * line.link_units <= 2 * line.units
+            and _SENTENCE_END.search(line.text) is not None)
+
+
 def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[Line], list[str], list[str]]:
     """Drop link lines, boilerplate and credit lines; cut at a "related stories" heading once the story is in."""
     kept: list[tuple[Line, bool]] = []
@@ -405,7 +415,7 @@ def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[Line], list
         if line.caption:
             captions.append(text)
             continue
-        if line.units and line.link_units / line.units > 0.5:
+        if line.units and line.link_units / line.units > 0.5 and not _linked_prose(line):
             keep = False
         elif boilerplate.has_phrase(text) and line.units < 200:
             keep = False

@@ -134,3 +134,15 @@ def test_a_story_in_several_blocks_of_one_class_without_dates_stays_whole() -> N
             + "".join(f"<div class='chunk'><p>{p} {p}</p></div>" for p in EN_PARAGRAPHS)
             + "</div></body></html>")
     assert body_of(html) == [f"{p} {p}" for p in EN_PARAGRAPHS]
+
+
+def test_a_sentence_citing_its_sources_in_links_is_kept_a_link_line_is_not() -> None:
+    cited = ('Officials <a href="/a">closed the schools</a> and <a href="/b">cancelled the flights</a> on Friday, '
+             'citing <a href="/c">a report from the weather service</a>, as the storm moved in.')
+    teaser = '<a href="/d">Another story about the weather</a> and <a href="/e">a second one about the floods</a>'
+    html = ("<html><body><div class='story'>" + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS)
+            + f"<p>{cited}</p><p>{teaser}</p></div></body></html>")
+    lines = body_of(html)
+    assert lines[-1] == ("Officials closed the schools and cancelled the flights on Friday, citing a report from the "
+                         "weather service, as the storm moved in.")
+    assert lines[:-1] == EN_PARAGRAPHS
