@@ -71,6 +71,7 @@ SECTION_END = re.compile(
     r"友情链接|今日推荐|编辑推荐|精彩推荐|网友评论|我要评论|发表评论|"
     r"related (articles|stories|posts|coverage|news|content)|more (stories|from|on this)|you may also like|"
     r"recommended( for you| stories)?|read (more|next)|most (popular|read)|trending|also read|see also|"
+    r"more( great)? [\w' ]{0,30}(stories|news|articles|coverage)|"
     r"comments?|leave a (reply|comment)|"
     # other languages: read also / related / most read / comments
     r"читайте( также)?|см\. также|похожие( статьи| материалы)?|самые популярные.*|популярное|отзывы|комментарии|"
@@ -127,8 +128,40 @@ BARE_CREDIT = re.compile(
 META_LINE = re.compile(r"(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?\s*\d{1,2}[:：]\d{2}")
 
 
+# English furniture lines that carry words but no story: picture credits and gallery counters, video player
+# notices, social buttons, contributor notes, sign-up and follow-us promotions, citation and reuse notices.
+EN_FURNITURE = re.compile(
+    r"^\W*(?:"
+    r"(?:image|photo|picture|video)\s+(?:copyright|credit|courtesy)\b.{0,80}|"
+    r"(?:image|photo|picture|slide)\s+\d+\s+(?:of|/)\s+\d+|"
+    r"media playback is (?:unsupported|not supported) on your device|"
+    r"sharing is caring!?|like this:?|like loading\W*|explore further|tags|trending( news| now)?|"
+    r"getty images|shutterstock|popular on [\w .'-]{1,40}|related (?:roundup|topics?|coverage):.{0,80}|"
+    r"\(?(?:additional )?reporting by\b.{3,300}|"
+    r".{3,300}\bcontributed (?:reporting|to this (?:report|story|article))\b.{0,80}|"
+    r"(?:get|sign up for|subscribe to)\b.{0,80}\b(?:newsletters?|in your inbox)\b.{0,80}|"
+    r"subscribe\b.{0,120}|follow @?[\w.]+ on (?:twitter|facebook|instagram)\b.{0,200}|"
+    r"(?:have a (?:news )?tip|like this (?:story|article)|enjoy(?:ed)? this (?:story|article)|"
+    r"if you enjoyed this (?:story|article))\b.{0,200}|"
+    r"chat with us (?:in|on) facebook messenger\b.{0,120}|"
+    r"citation:.{0,300}\bretrieved\b.{0,200}|this (?:document|article|material) is subject to copyright\b.{0,300}"
+    r")\W*$",
+    re.IGNORECASE,
+)
+# A staff byline line: "Jane Doe, AP Auto Writer", "Jane Doe and John Roe, Associated Press", "By Jane Doe, Staff".
+STAFF_BYLINE = re.compile(
+    r"^(?:by\s+)?[A-Z][\w.'-]+(?:\s+[A-Z][\w.'-]+){1,3}(?:,?\s+and\s+[A-Z][\w.'-]+(?:\s+[A-Z][\w.'-]+){1,3})?,\s+"
+    r"(?:(?:the\s+)?associated press|ap|reuters|afp|bloomberg|cnn|staff)(?:\s+[\w ]{0,40}(?:writer|reporter|correspondent))?$",
+    re.IGNORECASE,
+)
+
+
 def is_ui_line(text: str) -> bool:
     if len(text) <= 100 and UI_LINE.match(text) is not None:
+        return True
+    if len(text) <= 500 and EN_FURNITURE.match(text) is not None:
+        return True
+    if len(text) <= 120 and STAFF_BYLINE.match(text) is not None:
         return True
     if len(text) <= 400 and PHOTO_CREDIT.search(text) is not None:
         return True

@@ -146,3 +146,25 @@ def test_a_sentence_citing_its_sources_in_links_is_kept_a_link_line_is_not() -> 
     assert lines[-1] == ("Officials closed the schools and cancelled the flights on Friday, citing a report from the "
                          "weather service, as the storm moved in.")
     assert lines[:-1] == EN_PARAGRAPHS
+
+
+def test_english_furniture_lines_credits_contributors_and_promotions_are_dropped() -> None:
+    furniture = [
+        "Jane Roe and John Doe, Associated Press", "Image copyright Example Pictures", "Photo 2 of 7",
+        "Media playback is unsupported on your device", "Sharing is caring!",
+        "Sam Poe contributed reporting from Lisbon.", "Reporting by Jane Roe; Editing by John Doe",
+        "Get the morning briefing in your inbox. Sign up for our newsletter.",
+        "Follow @CityDesk on Twitter for the latest on the budget.",
+        "Citation: Council approves budget (2021, May 3) retrieved 4 May 2021 from https://example.org/n/1",
+    ]
+    story = [f"<p>{EN_PARAGRAPHS[0]}</p>", *(f"<p>{line}</p>" for line in furniture[:5]),
+             *(f"<p>{p}</p>" for p in EN_PARAGRAPHS[1:]), *(f"<p>{line}</p>" for line in furniture[5:])]
+    html = "<html><body><div class='content'>" + "".join(story) + "</div></body></html>"
+    assert body_of(html) == EN_PARAGRAPHS
+
+
+def test_a_more_great_stories_heading_closes_the_story() -> None:
+    more = "".join(f"<p>Another headline {i}</p>" for i in range(3))
+    html = ("<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS)
+            + f"<h3>More Great Example Stories</h3>{more}</div></body></html>")
+    assert body_of(html) == EN_PARAGRAPHS
