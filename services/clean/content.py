@@ -40,6 +40,8 @@ CANDIDATE_BONUS = {"div": 5, "article": 8, "section": 3, "main": 5, "td": 3, "pr
                    "form": -3, "ul": -3, "ol": -3, "dl": -3, "li": -3, "th": -5, "address": -3,
                    "h1": -5, "h2": -5, "h3": -5, "h4": -5, "h5": -5, "h6": -5}
 CAPTION_TAGS = frozenset({"figcaption"})
+# Blocks named as a picture's caption (div.caption, .image-caption, .imageEmbedCaption, .wp-caption-text).
+CAPTION_NAMES = re.compile(r"caption", re.IGNORECASE)
 
 _CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\u3040-\u30ff]")
 _COMMAS = re.compile("[,，、;；。]")
@@ -228,6 +230,11 @@ def score(root: HtmlElement, stats: dict) -> dict:
     return scores
 
 
+def _is_caption(el) -> bool:  # noqa: ANN001
+    names = _class_id(el)
+    return bool(names.strip()) and CAPTION_NAMES.search(names) is not None
+
+
 def _lines(node: HtmlElement) -> list[Line]:
     """The node's text as lines: a block element or <br> ends a line; links are counted per line."""
     lines: list[Line] = []
@@ -264,9 +271,9 @@ def _lines(node: HtmlElement) -> list[Line]:
         if is_block:
             flush()
             block_tag[0] = tag
-            caption[0] = in_caption or tag in CAPTION_TAGS
+            caption[0] = in_caption or tag in CAPTION_TAGS or _is_caption(el)
         in_link = in_link or tag == "a"
-        in_caption = in_caption or tag in CAPTION_TAGS
+        in_caption = in_caption or tag in CAPTION_TAGS or (is_block and _is_caption(el))
         text(el.text, in_link)
         for child in el:
             walk(child, in_link, in_caption)

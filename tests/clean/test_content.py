@@ -168,3 +168,14 @@ def test_a_more_great_stories_heading_closes_the_story() -> None:
     html = ("<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS)
             + f"<h3>More Great Example Stories</h3>{more}</div></body></html>")
     assert body_of(html) == EN_PARAGRAPHS
+
+
+def test_a_block_named_as_a_caption_is_kept_apart_from_the_story() -> None:
+    caption = "The mayor, left, speaks to reporters outside the town hall on Monday, May 3, 2021."
+    html = ("<html><body><div class='content'><div class='media'><img src='/m.jpg' width='640'>"
+            f"<div class='image-caption'><span>{caption}</span></div></div>"
+            + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS)
+            + f"<div class='inlineImageCaption'>{caption} Second picture.</div></div></body></html>")
+    body = extract_body(parse(html))
+    assert body.lines == EN_PARAGRAPHS
+    assert body.captions == [caption, f"{caption} Second picture."]
