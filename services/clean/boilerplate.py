@@ -156,12 +156,38 @@ STAFF_BYLINE = re.compile(
 )
 
 
+# A line that is only a written-out date and time (Monday, November 18, 2019, 04:05 pm PT; sexta-feira, 22 de
+# outubro de 2010 às 20:13): the page's time stamp, not prose. One year only: a range of dates may be an event's.
+MONTH_NAMES = (r"jan(?:uary|eiro)?|feb(?:ruary)?|fev(?:ereiro)?|mar(?:ch|ço|co)?|apr(?:il)?|abr(?:il)?|may|maio|mai|jun[eio]?|"
+               r"jul[yio]?|aug(?:ust)?|ago(?:sto)?|sep(?:t|tember)?|set(?:embro)?|oct(?:ober)?|out(?:ubro)?|nov(?:ember|embro)?|"
+               r"dec(?:ember)?|dez(?:embro)?|dic(?:iembre)?|enero|febrero|marzo|mayo|junio|julio|septiembre|octubre|noviembre|"
+               r"januar|februar|märz|oktober|dezember|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre")
+DAY_NAMES = (r"mon(?:day)?|tue(?:s|sday)?|wed(?:nesday)?|thu(?:rs|rsday)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?|"
+             r"segunda|terça|quarta|quinta|sexta|sábado|domingo|feira|lunes|martes|miércoles|jueves|viernes|"
+             r"montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche")
+DATE_FILLER = r"published|updated|posted|first|last|modified|on|at|de|às|um|am|pm|a\.m\.|p\.m\.|the|le|à|el|(?-i:[A-Z]{2,4})"
+DATE_TOKEN = re.compile(rf"\b(?:{MONTH_NAMES}|{DAY_NAMES})\b\.?|\d+(?:st|nd|rd|th)?|\b(?:{DATE_FILLER})\b|[\W_]+",
+                        re.IGNORECASE)
+DATE_WORD = re.compile(rf"\b(?:{MONTH_NAMES}|{DAY_NAMES})\b", re.IGNORECASE)
+A_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+
+
+def is_date_line(text: str) -> bool:
+    if len(text) > 80 or len(A_YEAR.findall(text)) != 1:
+        return False
+    if not DATE_WORD.search(text):
+        return False
+    return DATE_TOKEN.sub("", text).strip() == ""
+
+
 def is_ui_line(text: str) -> bool:
     if len(text) <= 100 and UI_LINE.match(text) is not None:
         return True
     if len(text) <= 500 and EN_FURNITURE.match(text) is not None:
         return True
     if len(text) <= 120 and STAFF_BYLINE.match(text) is not None:
+        return True
+    if is_date_line(text):
         return True
     if len(text) <= 400 and PHOTO_CREDIT.search(text) is not None:
         return True

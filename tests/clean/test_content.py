@@ -179,3 +179,11 @@ def test_a_block_named_as_a_caption_is_kept_apart_from_the_story() -> None:
     body = extract_body(parse(html))
     assert body.lines == EN_PARAGRAPHS
     assert body.captions == [caption, f"{caption} Second picture."]
+
+
+def test_a_line_that_is_only_a_written_out_date_is_not_prose() -> None:
+    stamps = ["Tuesday, March 2, 2021, 09:15 am ET", "quarta-feira, 3 de março de 2021 às 10:40"]
+    kept = "The festival runs from 3 March 2021 to 9 March 2022, its organisers said."
+    html = ("<html><body><div class='content'>" + "".join(f"<p>{s}</p>" for s in stamps)
+            + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS) + f"<p>{kept}</p></div></body></html>")
+    assert body_of(html) == [*EN_PARAGRAPHS, kept]
