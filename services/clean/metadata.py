@@ -283,6 +283,7 @@ _LEADING_NAMES = re.compile(r"^\s*([\u4e00-\u9fff·]{2,4}(?:[、 ][\u4e00-\u9fff
 _NAMES_LINE = re.compile(r"^\s*[\u4e00-\u9fff·]{2,4}(?:[、\s]+[\u4e00-\u9fff·]{2,4}){0,2}\s*$")
 _NOT_NAMES = ("记者", "编辑", "通讯员", "报道", "摄", "整理", "综合", "整合", "来源", "新华社", "本报", "实习生",
               "发自", "电讯", "快讯", "评论", "我来说", "阅读", "网友", "点击", "作者", "图片", "专稿", "特稿")
+_RUN_ON = re.compile(r"(?<=[\u4e00-\u9fff])(本报|本刊|本台|\d)")
 _EN_BY = re.compile(r"^\s*(?:by|written by|posted by|reporting by)\s*[:\-]?\s+(.{2,80})$", re.IGNORECASE)
 
 
@@ -291,7 +292,12 @@ def _names_after(text: str) -> list[str]:
     names = []
     # Two-character names are often padded to three with a space (周　炜): join single characters back.
     text = re.sub(r"(?<![\u4e00-\u9fff])([\u4e00-\u9fff])\s+([\u4e00-\u9fff])(?![\u4e00-\u9fff])", r"\1\2", text)
+    # Text read across elements runs together (刘国栋 周炜本报记者 王燕平 柏建斌2003-7-24): "本报" (the paper's own
+    # next byline) and digits end a name.
+    text = _RUN_ON.sub(r" \1", text)
     for token in re.split(r"[\s、，,]+", text.strip()):
+        if token.endswith((":", "：")) and len(token) > 1:
+            break  # the next field's label (来源：, 发布日期：): the byline is over
         token = token.strip("：:()（）[]【】")
         if not token:
             continue
