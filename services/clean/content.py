@@ -119,7 +119,8 @@ def prune(root: HtmlElement, by_names: bool = True) -> None:
             continue
         if by_names:
             names = boilerplate.names(_class_id(el))
-            if names.strip() and boilerplate.UNLIKELY.search(names) and not boilerplate.MAYBE.search(names):
+            if (names.strip() and boilerplate.UNLIKELY.search(names) and not boilerplate.MAYBE.search(names)
+                    and not _embeds_a_post(el)):
                 if sizes[el].total <= 0.5 * body_size or boilerplate.COMMENTS.search(names):
                     doomed.append(el)
                     continue
@@ -131,6 +132,15 @@ def prune(root: HtmlElement, by_names: bool = True) -> None:
     for el in doomed:
         if el.getparent() is not None:
             _drop_keep_tail(el)
+
+
+EMBEDDED_POST = re.compile(r"(?<![a-z0-9-])(?:twitter-tweet|instagram-media|tiktok-embed|bluesky-embed|"
+                           r"fb-post|reddit-embed-bq)(?![a-z0-9-])")
+
+
+def _embeds_a_post(el) -> bool:  # noqa: ANN001
+    """A "social-embed" wrapper around a quoted tweet or post: the quote is part of the story, not a share bar."""
+    return any(EMBEDDED_POST.search(q.get("class") or "") for q in el.iter("blockquote"))
 
 
 def _drop_keep_tail(el) -> None:  # noqa: ANN001

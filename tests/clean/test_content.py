@@ -187,3 +187,15 @@ def test_a_line_that_is_only_a_written_out_date_is_not_prose() -> None:
     html = ("<html><body><div class='content'>" + "".join(f"<p>{s}</p>" for s in stamps)
             + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS) + f"<p>{kept}</p></div></body></html>")
     assert body_of(html) == [*EN_PARAGRAPHS, kept]
+
+
+def test_a_quoted_tweet_in_a_social_embed_wrapper_stays_in_the_story() -> None:
+    tweet = ('<div class="social-embed"><blockquote class="twitter-tweet"><p>The new bus routes start on Monday, '
+             'and the fares stay the same for two years.</p>— City Hall (@cityhall) <a href="/s/1">May 3, 2021</a>'
+             '</blockquote></div>')
+    share = '<div class="social-share"><a href="/fb">Facebook</a> <a href="/tw">Twitter</a></div>'
+    html = ("<html><body><div class='content'>" + share + f"<p>{EN_PARAGRAPHS[0]}</p>{tweet}"
+            + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS[1:]) + "</div></body></html>")
+    lines = body_of(html)
+    assert "The new bus routes start on Monday, and the fares stay the same for two years." in lines
+    assert not any("Facebook" in line for line in lines)
