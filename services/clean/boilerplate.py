@@ -17,7 +17,7 @@ UNLIKELY = re.compile(
     r"shoutbox|sidebar|skyscraper|social|sponsor\w*|supplemental|agegate|pagination|pager|popup|"
     r"recommend\w*|share|sharing|subscribe|newsletter|copyright|disclaimer|toolbar|tags|hot-?news|"
     r"hot-?list|rank\w*|friend-?links?|flinks?|masthead|signup|promo|outbrain|taboola|modal|qrcode|erweima|"
-    r"login|search|widget)(?![a-z0-9])",
+    r"login|search|widget|tooltips?|popover|hover-?card|rollover(?:-[a-z]+)*-block)(?![a-z0-9])",
 )
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 

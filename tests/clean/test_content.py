@@ -199,3 +199,12 @@ def test_a_quoted_tweet_in_a_social_embed_wrapper_stays_in_the_story() -> None:
     lines = body_of(html)
     assert "The new bus routes start on Monday, and the fares stay the same for two years." in lines
     assert not any("Facebook" in line for line in lines)
+
+
+def test_a_hover_card_inside_a_sentence_is_not_read_into_it() -> None:
+    card = ('<span class="person-tooltip"><a href="/p/1">Jane Roe</a> <a href="/n/2">Council passes budget after '
+            'long debate</a> <a href="/n/3">Mayor promises new bus routes</a> MORE</span>')
+    html = ("<html><body><div class='content'>"
+            f"<p>The mayor, <a href='/p/1'>Jane Roe</a>{card}, said the budget was the largest in a decade.</p>"
+            + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS) + "</div></body></html>")
+    assert body_of(html)[0] == "The mayor, Jane Roe, said the budget was the largest in a decade."
