@@ -318,7 +318,7 @@ def _siblings(top, scores: dict, stats: dict) -> list:  # noqa: ANN001
             keep.append(sibling)
             continue
         s = stats.get(sibling)
-        if s is None or _tag(sibling) not in ("p", "blockquote", "pre", "h2", "h3", "h4"):
+        if s is None or _tag(_unwrap(sibling)) not in ("p", "blockquote", "pre", "h2", "h3", "h4"):
             continue
         density = s.links / s.total if s.total else 1
         if s.total > 80 and density < 0.25:
@@ -326,6 +326,13 @@ def _siblings(top, scores: dict, stats: dict) -> list:  # noqa: ANN001
         elif 0 < s.total <= 80 and density == 0 and re.search(r"[.。!?！？]\s*$", sibling.text_content() or ""):
             keep.append(sibling)
     return keep
+
+
+def _unwrap(el):  # noqa: ANN001, ANN202
+    """A wrapper that holds one element and no text of its own (<div><p>lead</p></div>) stands for that element."""
+    while len(el) == 1 and not (el.text or "").strip() and not (el[0].tail or "").strip() and _tag(el[0]):
+        el = el[0]
+    return el
 
 
 def _ancestors(el) -> list:  # noqa: ANN001

@@ -208,3 +208,12 @@ def test_a_hover_card_inside_a_sentence_is_not_read_into_it() -> None:
             f"<p>The mayor, <a href='/p/1'>Jane Roe</a>{card}, said the budget was the largest in a decade.</p>"
             + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS) + "</div></body></html>")
     assert body_of(html)[0] == "The mayor, Jane Roe, said the budget was the largest in a decade."
+
+
+def test_a_lead_paragraph_in_its_own_wrapper_beside_the_story_is_kept() -> None:
+    lead = ("LISBON (Example News) The city council approved the largest transport budget in its history on Monday "
+            "evening.")
+    rest = "".join(f"<div class='para'>{p} {p}</div>" for p in EN_PARAGRAPHS)
+    html = (f"<html><body><div class='wrap'><div class='lead-media'><p class='para'>{lead}</p></div>"
+            f"<div class='read-all'>{rest}</div></div></body></html>")
+    assert body_of(html) == [lead, *(f"{p} {p}" for p in EN_PARAGRAPHS)]
