@@ -180,6 +180,21 @@ def is_date_line(text: str) -> bool:
     return DATE_TOKEN.sub("", text).strip() == ""
 
 
+# A note on how reader comments are moderated (comments are not the story, nor are the rules for them).
+COMMENT_NOTE = re.compile(
+    r"\b(?:comments?|comentários?|comentarios?|kommentare?|commentaires?|commenti)\b.{0,160}"
+    r"\b(?:moderat\w*|moderad\w*|moderiert\w*|modér\w*|approved|aprovad\w*|aprobad\w*)|"
+    r"\b(?:moderat\w*|moderad\w*)\b.{0,60}\b(?:comments?|comentários?|comentarios?)\b",
+    re.IGNORECASE,
+)
+# A post's meta line: who posted it, when, under which category and tags.
+POST_META = re.compile(
+    r"\b(?:posted|published|written|publicad[oa]|escrito|pubblicato|veröffentlicht|publié)\s+(?:by|por|da|von|par)\b"
+    r".{0,160}\b(?:tags?|categor(?:y|ies|ia|ias|ie)|filed under|marcadores)\b",
+    re.IGNORECASE,
+)
+
+
 def is_ui_line(text: str) -> bool:
     if len(text) <= 100 and UI_LINE.match(text) is not None:
         return True
@@ -188,6 +203,8 @@ def is_ui_line(text: str) -> bool:
     if len(text) <= 120 and STAFF_BYLINE.match(text) is not None:
         return True
     if is_date_line(text):
+        return True
+    if len(text) <= 250 and (COMMENT_NOTE.search(text) or POST_META.search(text)):
         return True
     if len(text) <= 400 and PHOTO_CREDIT.search(text) is not None:
         return True

@@ -217,3 +217,13 @@ def test_a_lead_paragraph_in_its_own_wrapper_beside_the_story_is_kept() -> None:
     html = (f"<html><body><div class='wrap'><div class='lead-media'><p class='para'>{lead}</p></div>"
             f"<div class='read-all'>{rest}</div></div></body></html>")
     assert body_of(html) == [lead, *(f"{p} {p}" for p in EN_PARAGRAPHS)]
+
+
+def test_comment_moderation_notes_and_post_meta_lines_are_dropped() -> None:
+    notes = ["Posted by Jane Roe on May 3, 2021 - Category: City - Tags: budget, buses",
+             "Note: comments are reviewed by a moderator before they appear.",
+             "AVISO: comentários ofensivos não serão aprovados pela moderação."]
+    html = ("<html><body><div class='content'>" + f"<p>{notes[0]}</p>"
+            + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS) + "".join(f"<p>{n}</p>" for n in notes[1:])
+            + "</div></body></html>")
+    assert body_of(html) == EN_PARAGRAPHS
