@@ -27,6 +27,9 @@ def names(class_id: str) -> str:
     return _CAMEL.sub(r"\1-\2", class_id).lower()
 
 
+# Reader comments: never the story, however much text they hold (a post with 60 replies under it).
+COMMENTS = re.compile(r"(?<![a-z0-9])(?:comments?|comment-?list|replies|disqus)(?![a-z0-9])")
+
 # Tokens that keep a block in play despite an unlikely token (an "article-comments-count" is not a comment box).
 MAYBE = re.compile(r"and|article|body|column|content|main|shadow|text|story|entry|post|detail|endtext|artibody",
                    re.IGNORECASE)
@@ -68,6 +71,7 @@ SECTION_END = re.compile(
     r"友情链接|今日推荐|编辑推荐|精彩推荐|网友评论|我要评论|发表评论|"
     r"related (articles|stories|posts|coverage|news|content)|more (stories|from|on this)|you may also like|"
     r"recommended( for you| stories)?|read (more|next)|most (popular|read)|trending|also read|see also|"
+    r"more( great)? [\w' ]{0,30}(stories|news|articles|coverage)|"
     r"comments?|leave a (reply|comment)|"
     # other languages: read also / related / most read / comments
     r"читайте( также)?|см\. также|похожие( статьи| материалы)?|самые популярные.*|популярное|отзывы|комментарии|"
@@ -124,8 +128,66 @@ BARE_CREDIT = re.compile(
 META_LINE = re.compile(r"(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?\s*\d{1,2}[:：]\d{2}")
 
 
+# English furniture lines that carry words but no story: picture credits and gallery counters, video player
+# notices, social buttons, contributor notes, sign-up and follow-us promotions, citation and reuse notices.
+EN_FURNITURE = re.compile(
+    r"^\W*(?:"
+    r"(?:image|photo|picture|video)\s+(?:copyright|credit|courtesy)\b.{0,80}|"
+    r"(?:image|photo|picture|slide)\s+\d+\s+(?:of|/)\s+\d+|"
+    r"media playback is (?:unsupported|not supported) on your device|"
+    r"sharing is caring!?|like this:?|like loading\W*|explore further|tags|trending( news| now)?|"
+    r"getty images|shutterstock|popular on [\w .'-]{1,40}|related (?:roundup|topics?|coverage):.{0,80}|"
+    r"\(?(?:additional )?reporting by\b.{3,300}|"
+    r".{3,300}\bcontributed (?:reporting|to this (?:report|story|article))\b.{0,80}|"
+    r"(?:get|sign up for|subscribe to)\b.{0,80}\b(?:newsletters?|in your inbox)\b.{0,80}|"
+    r"subscribe\b.{0,120}|follow @?[\w.]+ on (?:twitter|facebook|instagram)\b.{0,200}|"
+    r"(?:have a (?:news )?tip|like this (?:story|article)|enjoy(?:ed)? this (?:story|article)|"
+    r"if you enjoyed this (?:story|article))\b.{0,200}|"
+    r"chat with us (?:in|on) facebook messenger\b.{0,120}|"
+    r"citation:.{0,300}\bretrieved\b.{0,200}|this (?:document|article|material) is subject to copyright\b.{0,300}"
+    r")\W*$",
+    re.IGNORECASE,
+)
+# A staff byline line: "Jane Doe, AP Auto Writer", "Jane Doe and John Roe, Associated Press", "By Jane Doe, Staff".
+STAFF_BYLINE = re.compile(
+    r"^(?:by\s+)?[A-Z][\w.'-]+(?:\s+[A-Z][\w.'-]+){1,3}(?:,?\s+and\s+[A-Z][\w.'-]+(?:\s+[A-Z][\w.'-]+){1,3})?,\s+"
+    r"(?:(?:the\s+)?associated press|ap|reuters|afp|bloomberg|cnn|staff)(?:\s+[\w ]{0,40}(?:writer|reporter|correspondent))?$",
+    re.IGNORECASE,
+)
+
+
+# A line that is only a written-out date and time (Monday, November 18, 2019, 04:05 pm PT; sexta-feira, 22 de
+# outubro de 2010 às 20:13): the page's time stamp, not prose. One year only: a range of dates may be an event's.
+MONTH_NAMES = (r"jan(?:uary|eiro)?|feb(?:ruary)?|fev(?:ereiro)?|mar(?:ch|ço|co)?|apr(?:il)?|abr(?:il)?|may|maio|mai|jun[eio]?|"
+               r"jul[yio]?|aug(?:ust)?|ago(?:sto)?|sep(?:t|tember)?|set(?:embro)?|oct(?:ober)?|out(?:ubro)?|nov(?:ember|embro)?|"
+               r"dec(?:ember)?|dez(?:embro)?|dic(?:iembre)?|enero|febrero|marzo|mayo|junio|julio|septiembre|octubre|noviembre|"
+               r"januar|februar|märz|oktober|dezember|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre")
+DAY_NAMES = (r"mon(?:day)?|tue(?:s|sday)?|wed(?:nesday)?|thu(?:rs|rsday)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?|"
+             r"segunda|terça|quarta|quinta|sexta|sábado|domingo|feira|lunes|martes|miércoles|jueves|viernes|"
+             r"montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche")
+DATE_FILLER = r"published|updated|posted|first|last|modified|on|at|de|às|um|am|pm|a\.m\.|p\.m\.|the|le|à|el|(?-i:[A-Z]{2,4})"
+DATE_TOKEN = re.compile(rf"\b(?:{MONTH_NAMES}|{DAY_NAMES})\b\.?|\d+(?:st|nd|rd|th)?|\b(?:{DATE_FILLER})\b|[\W_]+",
+                        re.IGNORECASE)
+DATE_WORD = re.compile(rf"\b(?:{MONTH_NAMES}|{DAY_NAMES})\b", re.IGNORECASE)
+A_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+
+
+def is_date_line(text: str) -> bool:
+    if len(text) > 80 or len(A_YEAR.findall(text)) != 1:
+        return False
+    if not DATE_WORD.search(text):
+        return False
+    return DATE_TOKEN.sub("", text).strip() == ""
+
+
 def is_ui_line(text: str) -> bool:
     if len(text) <= 100 and UI_LINE.match(text) is not None:
+        return True
+    if len(text) <= 500 and EN_FURNITURE.match(text) is not None:
+        return True
+    if len(text) <= 120 and STAFF_BYLINE.match(text) is not None:
+        return True
+    if is_date_line(text):
         return True
     if len(text) <= 400 and PHOTO_CREDIT.search(text) is not None:
         return True

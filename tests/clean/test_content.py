@@ -105,3 +105,85 @@ def test_chinese_captions_and_bare_credits_are_not_prose() -> None:
             + "<p>10月4日，旅游专列开往襄阳。 通讯员刘娟 摄</p><p>南湖公园一角（视频截图）</p>"
             + "<p>新京报记者 陆一夫</p><p>编辑 刘晓阳 校对 李铭</p></div></body></html>")
     assert body_of(html) == ZH_PARAGRAPHS
+
+
+def test_a_long_comment_thread_under_a_short_post_is_not_the_story() -> None:
+    replies = "".join(f"<h4>re: 新年快乐 #{i}</h4><p>{ZH_PARAGRAPHS[i % 3][::-1]}，说得好，支持一下！</p>"
+                      for i in range(30))
+    html = ('<html><body><div id="main"><div class="post"><h2>新年快乐</h2>'
+            + "".join(f"<p>{p}</p>" for p in ZH_PARAGRAPHS)
+            + f'</div><div id="comments"><h3>评论</h3>{replies}</div></div></body></html>')
+    assert body_of(html, "新年快乐") == ZH_PARAGRAPHS
+
+
+def test_a_page_listing_several_dated_posts_gives_the_first_post() -> None:
+    posts = [
+        ("周末去海边", "2021-05-03 20:11", ZH_PARAGRAPHS),
+        ("读书笔记", "2021-04-28 09:30", [p[::-1] * 3 for p in ZH_PARAGRAPHS]),  # the longest post is not the story
+        ("春天来了", "2021-04-02 18:45", [p[::-1] for p in ZH_PARAGRAPHS]),
+    ]
+    html = "<html><body><div class='blog'>" + "".join(
+        f"<div class='entry'><div class='entry-head'><span>{title}</span> <span>{stamp}</span></div>"
+        f"<div class='entry-text'>{'<br>'.join(lines)}</div><div class='entry-foot'>阅读(12) 评论(0)</div></div>"
+        for title, stamp, lines in posts) + "</div></body></html>"
+    assert body_of(html) == ZH_PARAGRAPHS
+
+
+def test_a_story_in_several_blocks_of_one_class_without_dates_stays_whole() -> None:
+    html = ("<html><body><div class='story'>"
+            + "".join(f"<div class='chunk'><p>{p} {p}</p></div>" for p in EN_PARAGRAPHS)
+            + "</div></body></html>")
+    assert body_of(html) == [f"{p} {p}" for p in EN_PARAGRAPHS]
+
+
+def test_a_sentence_citing_its_sources_in_links_is_kept_a_link_line_is_not() -> None:
+    cited = ('Officials <a href="/a">closed the schools</a> and <a href="/b">cancelled the flights</a> on Friday, '
+             'citing <a href="/c">a report from the weather service</a>, as the storm moved in.')
+    teaser = '<a href="/d">Another story about the weather</a> and <a href="/e">a second one about the floods</a>'
+    html = ("<html><body><div class='story'>" + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS)
+            + f"<p>{cited}</p><p>{teaser}</p></div></body></html>")
+    lines = body_of(html)
+    assert lines[-1] == ("Officials closed the schools and cancelled the flights on Friday, citing a report from the "
+                         "weather service, as the storm moved in.")
+    assert lines[:-1] == EN_PARAGRAPHS
+
+
+def test_english_furniture_lines_credits_contributors_and_promotions_are_dropped() -> None:
+    furniture = [
+        "Jane Roe and John Doe, Associated Press", "Image copyright Example Pictures", "Photo 2 of 7",
+        "Media playback is unsupported on your device", "Sharing is caring!",
+        "Sam Poe contributed reporting from Lisbon.", "Reporting by Jane Roe; Editing by John Doe",
+        "Get the morning briefing in your inbox. Sign up for our newsletter.",
+        "Follow @CityDesk on Twitter for the latest on the budget.",
+        "Citation: Council approves budget (2021, May 3) retrieved 4 May 2021 from https://example.org/n/1",
+    ]
+    story = [f"<p>{EN_PARAGRAPHS[0]}</p>", *(f"<p>{line}</p>" for line in furniture[:5]),
+             *(f"<p>{p}</p>" for p in EN_PARAGRAPHS[1:]), *(f"<p>{line}</p>" for line in furniture[5:])]
+    html = "<html><body><div class='content'>" + "".join(story) + "</div></body></html>"
+    assert body_of(html) == EN_PARAGRAPHS
+
+
+def test_a_more_great_stories_heading_closes_the_story() -> None:
+    more = "".join(f"<p>Another headline {i}</p>" for i in range(3))
+    html = ("<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS)
+            + f"<h3>More Great Example Stories</h3>{more}</div></body></html>")
+    assert body_of(html) == EN_PARAGRAPHS
+
+
+def test_a_block_named_as_a_caption_is_kept_apart_from_the_story() -> None:
+    caption = "The mayor, left, speaks to reporters outside the town hall on Monday, May 3, 2021."
+    html = ("<html><body><div class='content'><div class='media'><img src='/m.jpg' width='640'>"
+            f"<div class='image-caption'><span>{caption}</span></div></div>"
+            + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS)
+            + f"<div class='inlineImageCaption'>{caption} Second picture.</div></div></body></html>")
+    body = extract_body(parse(html))
+    assert body.lines == EN_PARAGRAPHS
+    assert body.captions == [caption, f"{caption} Second picture."]
+
+
+def test_a_line_that_is_only_a_written_out_date_is_not_prose() -> None:
+    stamps = ["Tuesday, March 2, 2021, 09:15 am ET", "quarta-feira, 3 de março de 2021 às 10:40"]
+    kept = "The festival runs from 3 March 2021 to 9 March 2022, its organisers said."
+    html = ("<html><body><div class='content'>" + "".join(f"<p>{s}</p>" for s in stamps)
+            + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS) + f"<p>{kept}</p></div></body></html>")
+    assert body_of(html) == [*EN_PARAGRAPHS, kept]
