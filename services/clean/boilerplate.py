@@ -183,7 +183,8 @@ def is_date_line(text: str) -> bool:
 # A note on how reader comments are moderated (comments are not the story, nor are the rules for them).
 COMMENT_NOTE = re.compile(
     r"\b(?:comments?|comentários?|comentarios?|kommentare?|commentaires?|commenti)\b.{0,160}"
-    r"\b(?:moderat\w*|moderad\w*|moderiert\w*|modér\w*|approved|aprovad\w*|aprobad\w*)|"
+    r"(?:\b(?:moderat\w*|moderad\w*|moderiert\w*|modér\w*)|"
+    r"\b(?:will not|won't|must|não serão|no serán|werden nicht)\s+(?:be\s+)?(?:approved|aprovad\w*|aprobad\w*|freigeschaltet))|"
     r"\b(?:moderat\w*|moderad\w*)\b.{0,60}\b(?:comments?|comentários?|comentarios?)\b",
     re.IGNORECASE,
 )

@@ -227,3 +227,10 @@ def test_comment_moderation_notes_and_post_meta_lines_are_dropped() -> None:
             + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS) + "".join(f"<p>{n}</p>" for n in notes[1:])
             + "</div></body></html>")
     assert body_of(html) == EN_PARAGRAPHS
+
+
+def test_prose_about_comments_and_a_large_block_named_caption_stay() -> None:
+    kept = "In public comments, the mayor said the plan was approved by the council."
+    html = ("<html><body><div class='story with-captions'>" + "".join(f"<p>{p} {p}</p>" for p in EN_PARAGRAPHS)
+            + f"<p>{kept}</p></div></body></html>")
+    assert body_of(html) == [*(f"{p} {p}" for p in EN_PARAGRAPHS), kept]
