@@ -222,5 +222,12 @@ def is_section_end(text: str) -> bool:
     return len(text) <= 40 and SECTION_END.match(text.strip()) is not None
 
 
+# What an interviewer says (记者：你怎样看待……？): a question or a sentence after the role, not a name.
+_SAID = re.compile(r"[。？?！!…”」]$")
+
+
 def is_credit_line(text: str) -> bool:
-    return len(text) <= 60 and CREDIT_LINE.match(text) is not None
+    if len(text) > 60 or (match := CREDIT_LINE.match(text)) is None:
+        return False
+    rest = text[match.end():].strip()
+    return not (match.group(1) == "记者" and len(rest) > 4 and _SAID.search(rest))

@@ -234,3 +234,11 @@ def test_prose_about_comments_and_a_large_block_named_caption_stay() -> None:
     html = ("<html><body><div class='story with-captions'>" + "".join(f"<p>{p} {p}</p>" for p in EN_PARAGRAPHS)
             + f"<p>{kept}</p></div></body></html>")
     assert body_of(html) == [*(f"{p} {p}" for p in EN_PARAGRAPHS), kept]
+
+
+def test_an_interviewers_questions_are_story_not_credits() -> None:
+    qa = ["记者：请问今年的社区改造工作进展如何，居民有哪些新的期待？", ZH_PARAGRAPHS[0],
+          "记者：下一步还有什么打算？", ZH_PARAGRAPHS[2]]
+    html = ("<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in [ZH_PARAGRAPHS[1], *qa])
+            + "<p>记者：王小明</p></div></body></html>")
+    assert body_of(html) == [ZH_PARAGRAPHS[1], *qa]
