@@ -196,6 +196,10 @@ POST_META = re.compile(
 )
 
 
+# A bracketed call to action (【点击投票】, 【立即下载】, [戳这里]): a promotion, not the story.
+ZH_CALL_TO_ACTION = re.compile(r"[【\[]\s*(?:点击|立即|马上|戳这里|扫码|长按)[^】\]]{0,10}[】\]]")
+
+
 def is_ui_line(text: str) -> bool:
     if len(text) <= 100 and UI_LINE.match(text) is not None:
         return True
@@ -205,7 +209,8 @@ def is_ui_line(text: str) -> bool:
         return True
     if is_date_line(text):
         return True
-    if len(text) <= 250 and (COMMENT_NOTE.search(text) or POST_META.search(text)):
+    if len(text) <= 250 and (COMMENT_NOTE.search(text) or POST_META.search(text)
+                             or ZH_CALL_TO_ACTION.search(text)):
         return True
     if len(text) <= 400 and PHOTO_CREDIT.search(text) is not None:
         return True

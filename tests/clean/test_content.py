@@ -242,3 +242,10 @@ def test_an_interviewers_questions_are_story_not_credits() -> None:
     html = ("<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in [ZH_PARAGRAPHS[1], *qa])
             + "<p>记者：王小明</p></div></body></html>")
     assert body_of(html) == [ZH_PARAGRAPHS[1], *qa]
+
+
+def test_a_line_with_a_bracketed_call_to_action_is_a_promotion() -> None:
+    promo = "“年度人物评选”正在火热进行中，快来为你心目中的榜样加油！【点击投票】选出你的年度人物"
+    html = ("<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in ZH_PARAGRAPHS)
+            + f"<p>{promo}</p></div></body></html>")
+    assert body_of(html) == ZH_PARAGRAPHS
