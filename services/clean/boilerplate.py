@@ -183,7 +183,8 @@ def is_date_line(text: str) -> bool:
 # A note on how reader comments are moderated (comments are not the story, nor are the rules for them).
 COMMENT_NOTE = re.compile(
     r"\b(?:comments?|comentários?|comentarios?|kommentare?|commentaires?|commenti)\b.{0,160}"
-    r"\b(?:moderat\w*|moderad\w*|moderiert\w*|modér\w*|approved|aprovad\w*|aprobad\w*)|"
+    r"(?:\b(?:moderat\w*|moderad\w*|moderiert\w*|modér\w*)|"
+    r"\b(?:will not|won't|must|não serão|no serán|werden nicht)\s+(?:be\s+)?(?:approved|aprovad\w*|aprobad\w*|freigeschaltet))|"
     r"\b(?:moderat\w*|moderad\w*)\b.{0,60}\b(?:comments?|comentários?|comentarios?)\b",
     re.IGNORECASE,
 )
@@ -195,6 +196,10 @@ POST_META = re.compile(
 )
 
 
+# A bracketed call to action (【点击投票】, 【立即下载】, [戳这里]): a promotion, not the story.
+ZH_CALL_TO_ACTION = re.compile(r"[【\[]\s*(?:点击|立即|马上|戳这里|扫码|长按)[^】\]]{0,10}[】\]]")
+
+
 def is_ui_line(text: str) -> bool:
     if len(text) <= 100 and UI_LINE.match(text) is not None:
         return True
@@ -204,7 +209,8 @@ def is_ui_line(text: str) -> bool:
         return True
     if is_date_line(text):
         return True
-    if len(text) <= 250 and (COMMENT_NOTE.search(text) or POST_META.search(text)):
+    if len(text) <= 250 and (COMMENT_NOTE.search(text) or POST_META.search(text)
+                             or ZH_CALL_TO_ACTION.search(text)):
         return True
     if len(text) <= 400 and PHOTO_CREDIT.search(text) is not None:
         return True
@@ -221,5 +227,12 @@ def is_section_end(text: str) -> bool:
     return len(text) <= 40 and SECTION_END.match(text.strip()) is not None
 
 
+# What an interviewer says (记者：你怎样看待……？): a question or a sentence after the role, not a name.
+_SAID = re.compile(r"[。？?！!…”」]$")
+
+
 def is_credit_line(text: str) -> bool:
-    return len(text) <= 60 and CREDIT_LINE.match(text) is not None
+    if len(text) > 60 or (match := CREDIT_LINE.match(text)) is None:
+        return False
+    rest = text[match.end():].strip()
+    return not (match.group(1) == "记者" and len(rest) > 4 and _SAID.search(rest))

@@ -240,9 +240,13 @@ def score(root: HtmlElement, stats: dict) -> dict:
     return scores
 
 
+CAPTION_MAX = 600  # characters: a block named "caption" holding more is a container, not a caption
+
+
 def _is_caption(el) -> bool:  # noqa: ANN001
     names = _class_id(el)
-    return bool(names.strip()) and CAPTION_NAMES.search(names) is not None
+    return (bool(names.strip()) and CAPTION_NAMES.search(names) is not None
+            and len(el.text_content()) <= CAPTION_MAX)
 
 
 def _lines(node: HtmlElement) -> list[Line]:

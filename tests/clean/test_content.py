@@ -227,3 +227,25 @@ def test_comment_moderation_notes_and_post_meta_lines_are_dropped() -> None:
             + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS) + "".join(f"<p>{n}</p>" for n in notes[1:])
             + "</div></body></html>")
     assert body_of(html) == EN_PARAGRAPHS
+
+
+def test_prose_about_comments_and_a_large_block_named_caption_stay() -> None:
+    kept = "In public comments, the mayor said the plan was approved by the council."
+    html = ("<html><body><div class='story with-captions'>" + "".join(f"<p>{p} {p}</p>" for p in EN_PARAGRAPHS)
+            + f"<p>{kept}</p></div></body></html>")
+    assert body_of(html) == [*(f"{p} {p}" for p in EN_PARAGRAPHS), kept]
+
+
+def test_an_interviewers_questions_are_story_not_credits() -> None:
+    qa = ["记者：请问今年的社区改造工作进展如何，居民有哪些新的期待？", ZH_PARAGRAPHS[0],
+          "记者：下一步还有什么打算？", ZH_PARAGRAPHS[2]]
+    html = ("<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in [ZH_PARAGRAPHS[1], *qa])
+            + "<p>记者：王小明</p></div></body></html>")
+    assert body_of(html) == [ZH_PARAGRAPHS[1], *qa]
+
+
+def test_a_line_with_a_bracketed_call_to_action_is_a_promotion() -> None:
+    promo = "“年度人物评选”正在火热进行中，快来为你心目中的榜样加油！【点击投票】选出你的年度人物"
+    html = ("<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in ZH_PARAGRAPHS)
+            + f"<p>{promo}</p></div></body></html>")
+    assert body_of(html) == ZH_PARAGRAPHS

@@ -147,3 +147,13 @@ def test_a_byline_ends_at_the_next_fields_label() -> None:
 def test_names_run_together_with_role_words_and_dates_are_split() -> None:
     header = " 本报实习生 张晓 王磊本报记者 陈一鸣 周正2021-5-3 晚报讯 "
     assert metadata.zh_authors([FILLER], header) == ["张晓", "王磊", "陈一鸣", "周正"]
+
+
+def test_a_slash_after_the_role_and_an_ampersand_between_names() -> None:
+    assert metadata.zh_authors(["执笔/王小明、李大海&张三丰", FILLER], "") == ["王小明", "李大海", "张三丰"]
+
+
+def test_who_posted_a_blog_or_forum_post_is_its_author() -> None:
+    assert metadata.zh_authors([FILLER], "", [], " 由山间小溪发表 @ 2021-05-03 20:11 (阅读 12) ") == ["山间小溪"]
+    assert metadata.zh_authors([FILLER], "", ["〓 发布时间 2021/05/03 20:11:00 by river_cat 〓"]) == ["river_cat"]
+    assert metadata.zh_authors([FILLER], "", [], " 阅读全文 (12) 评论 (3) ") == []
