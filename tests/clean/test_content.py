@@ -249,3 +249,15 @@ def test_a_line_with_a_bracketed_call_to_action_is_a_promotion() -> None:
     html = ("<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in ZH_PARAGRAPHS)
             + f"<p>{promo}</p></div></body></html>")
     assert body_of(html) == ZH_PARAGRAPHS
+
+
+def test_a_data_table_beside_the_text_in_a_layout_table_is_part_of_the_story() -> None:
+    subjects = "考试科目：英语、社会学概论、城市规划原理、公共管理学、统计学基础"
+    rows = "".join(f"<tr><td>01{i:02d}</td><td>专业方向{i}</td><td>{subjects}（第{i}组）</td></tr>" for i in range(16))
+    html = ("<html><body><table><tr><td>" + nav() + "</td><td>"
+            f"<table><tr><td>{'<br>'.join(ZH_PARAGRAPHS * 3)}</td></tr></table>"
+            f"<table><tr><th>代码</th><th>专业方向</th><th>考试科目</th></tr>{rows}</table>"
+            "</td></tr></table></body></html>")
+    lines = body_of(html)
+    assert lines[:9] == ZH_PARAGRAPHS * 3
+    assert f"{subjects}（第9组）" in lines
