@@ -156,6 +156,7 @@ def test_english_furniture_lines_credits_contributors_and_promotions_are_dropped
         "Get the morning briefing in your inbox. Sign up for our newsletter.",
         "Follow @CityDesk on Twitter for the latest on the budget.",
         "Citation: Council approves budget (2021, May 3) retrieved 4 May 2021 from https://example.org/n/1",
+        "Reading time: 3 minutes", "City Archive via AP", "jane.roe@example.org", "twitter.com/janeroe",
     ]
     story = [f"<p>{EN_PARAGRAPHS[0]}</p>", *(f"<p>{line}</p>" for line in furniture[:5]),
              *(f"<p>{p}</p>" for p in EN_PARAGRAPHS[1:]), *(f"<p>{line}</p>" for line in furniture[5:])]
