@@ -220,7 +220,8 @@ class Window:
 
         return {"interval": self.index + 1, "phase": self.phase, "seconds": round(seconds, 1), "sent": self.sent,
                 "delivered": len(self.latencies_ms),
-                "delivered_per_s": round(len(self.latencies_ms) / seconds, 3) if seconds > 0 else None,
+                # a last row of a fraction of a second (the drain's end) has no meaningful rate
+                "delivered_per_s": round(len(self.latencies_ms) / seconds, 3) if seconds >= 1 else None,
                 "p50_ms": ms(50), "p95_ms": ms(95), "p99_ms": ms(99), "failed": self.failed, "backlog": backlog,
                 "rss_mb": rss_mb, "load1": round(os.getloadavg()[0], 2)}
 
@@ -229,8 +230,9 @@ def _say_row(row: dict[str, Any]) -> None:
     def ms(value: float | None) -> str:
         return "-" if value is None else f"{value:.0f}"
 
+    rate = "-" if row["delivered_per_s"] is None else f"{row['delivered_per_s']:.2f}"
     typer.echo(f"[{row['phase']} {row['interval']:>3}] sent {row['sent']:>4}  delivered {row['delivered']:>4} "
-               f"({row['delivered_per_s'] or 0:.2f}/s)  p50/p95/p99 {ms(row['p50_ms'])}/{ms(row['p95_ms'])}/"
+               f"({rate}/s)  p50/p95/p99 {ms(row['p50_ms'])}/{ms(row['p95_ms'])}/"
                f"{ms(row['p99_ms'])} ms  failed {row['failed']}  backlog {row['backlog']}  "
                f"rss {row['rss_mb']:.0f} MB  load {row['load1']:.2f}", err=True)
 

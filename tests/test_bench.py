@@ -46,8 +46,8 @@ SOAK_ROW = ("interval", "phase", "seconds", "sent", "delivered", "delivered_per_
 def test_soak_delivers_every_article_once_and_reports_memory(tmp_path) -> None:  # noqa: ANN001
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL") and not k.startswith("NEWSWIRE_")}
     env.update(NEWSWIRE_BENCH_PAGES=str(PAGES), TMPDIR=str(tmp_path))
-    done = subprocess.run([sys.executable, "-m", "newswire.cli", "bench", "soak", "--minutes", "0.3", "--rate", "1",
-                           "--interval", "6", "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=170)
+    done = subprocess.run([sys.executable, "-m", "newswire.cli", "bench", "soak", "--minutes", "0.2", "--rate", "2",
+                           "--interval", "4", "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=170)
     assert done.returncode in (0, 1), done.stderr[-3000:]
     result = json.loads(done.stdout)
     assert done.returncode == (0 if result["ok"] else 1), result["problems"]
