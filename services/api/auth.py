@@ -10,7 +10,7 @@ Public, and why:
 
 - ``/healthz``, ``/livez``, ``/readyz``: probes (a load balancer or kubelet has no token);
 - ``/feeds/...``: the public feeds we publish;
-- ``/console/login`` and ``/console/static/...``: the login form and its script and style;
+- ``/console/login``, ``/console/logout`` and ``/console/static/...``: signing in and out, the script and style;
 - ``POST /hooks/{hook}``: inbound webhooks, verified by their own secrets (Standard Webhooks / X-Hub-Signature);
 - ``/websub/{source_id}``: the WebSub hub's callback, verified by the subscription's own HMAC secret;
 - ``POST /sources/{id}/push``: checks its own push token (or an operator token) in the handler;
@@ -44,7 +44,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC: list[tuple[frozenset[str] | None, re.Pattern[str]]] = [
     (ANY, re.compile(r"/(healthz|livez|readyz)")),
     (frozenset({"GET", "HEAD"}), re.compile(r"/feeds/[^/]+")),
-    (ANY, re.compile(r"/console/login")),
+    (ANY, re.compile(r"/console/log(in|out)")),  # logout only drops the cookie: it works with an expired one
     (frozenset({"GET", "HEAD"}), re.compile(r"/console/static/[^/]+")),
     (frozenset({"POST"}), re.compile(r"/hooks/[^/]+")),
     (frozenset({"GET", "POST"}), re.compile(r"/websub/[^/]+")),

@@ -172,7 +172,7 @@ def test_cli_dlq_and_stages(api_env) -> None:  # noqa: ANN001
     assert rest.returncode == 0, rest.stderr
     assert sorted(json.loads(rest.stdout)["done"]) == letters[1:]
     entries = [a for a in _audit("dead_letter.replay") if marker in (a[2] or "")]
-    assert entries[-2][0].startswith("cli (") and entries[-2][1] == "cli" and entries[-2][3] == "ok"
+    assert entries[-1][0].startswith("cli (") and entries[-1][1] == "cli" and entries[-1][3] == "ok"
 
     paused = newswire("stages", "pause", "ingest", "--reason", "cli test")
     try:

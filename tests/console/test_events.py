@@ -35,6 +35,9 @@ def test_task_events_reach_an_event_receiver(pipeline, site) -> None:  # noqa: A
     thread = threading.Thread(target=listen, daemon=True)
     thread.start()
     assert ready.wait(10)
+    # The receiver is bound once it hears anything (the workers' heartbeats come every 2 s): only then submit,
+    # or the API's task-sent may go by before anyone listens.
+    wait_until(lambda: seen, timeout=30, message="the event receiver hearing the workers")
     url = site.add(f"/events-{uuid.uuid4().hex}.html", article_html("Event story", story_paragraphs("Eventville")))
     published(pipeline, submit(pipeline, url)["id"])
 
