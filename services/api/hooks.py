@@ -76,7 +76,7 @@ class HookBody(BaseModel):
     actions: list[Literal["reingest", "ingest", "republish", "retract"]] = Field(min_length=1)
     scheme: Literal["standard", "github"] = "standard"
     targets: list[str] | None = Field(None, max_length=100, description="republish may reach only these")
-    max_body_bytes: int | None = Field(None, ge=1)
+    max_body_bytes: int | None = Field(None, ge=1, le=64 * 1024 * 1024)
     description: str | None = Field(None, max_length=2000)
 
 
@@ -106,8 +106,8 @@ def add_hook(request: Request, body: HookBody) -> dict[str, Any]:
         raise HTTPException(exc.status, str(exc)) from exc
     audit(principal, "hook.add", body.name, result="ok",
           detail={"actions": list(body.actions), "scheme": body.scheme, "targets": body.targets,
-                  "secret_fingerprint": created.hook["secrets"][0]["fingerprint"]})
-    return {**created.hook, "secret": created.secret}
+                  "secret_fingerprint": created.hook["signing_keys"][0]["fingerprint"]})
+    return {**created.hook, "signing_key": created.secret}  # shown this once
 
 
 @router.get("/hooks/{hook}")
@@ -130,8 +130,8 @@ def rotate_hook(request: Request, hook: str, body: RotateBody | None = None) -> 
         audit(principal, "hook.rotate", hook, result="error", message=str(exc))
         raise HTTPException(exc.status, str(exc)) from exc
     audit(principal, "hook.rotate", hook, result="ok",
-          detail={"grace_seconds": grace, "secret_fingerprint": created.hook["secrets"][-1]["fingerprint"]})
-    return {**created.hook, "secret": created.secret}
+          detail={"grace_seconds": grace, "secret_fingerprint": created.hook["signing_keys"][-1]["fingerprint"]})
+    return {**created.hook, "signing_key": created.secret}  # shown this once
 
 
 @router.delete("/hooks/{hook}")
@@ -148,7 +148,7 @@ def remove_hook(request: Request, hook: str) -> dict[str, Any]:
 def _before(cursor: str | None) -> int | None:
     if cursor is None:
         return None
-    if not cursor.isdigit():
+    if not cursor.isdigit() or len(cursor) > 18:
         raise HTTPException(400, "invalid cursor")
     return int(cursor)
 
@@ -194,7 +194,7 @@ def get_job(request: Request, job_id: str) -> dict[str, Any]:
 class RepublishBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int | None = Field(None, ge=1, description="default: the latest published version")
+    version: int | None = Field(None, ge=1, le=2**31 - 1, description="default: the latest published version")
     targets: list[str] | None = Field(None, max_length=100, description="default: every target that takes it")
     reason: str | None = Field(None, max_length=2000)
 

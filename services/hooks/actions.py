@@ -28,13 +28,13 @@ class HookPayload(BaseModel):
         None, description="May be left out when the hook allows a single action")
     url: str | None = Field(None, max_length=4096)
     article_id: str | None = Field(None, max_length=36)
-    version: int | None = Field(None, ge=1)
+    version: int | None = Field(None, ge=1, le=2**31 - 1)
     targets: list[str] | None = Field(None, max_length=100)
     note: str | None = Field(None, max_length=2000, description="retract: why (sent to the targets)")
     reason: str | None = Field(None, max_length=2000, description="republish: why (audited)")
     body: str | None = Field(None, description="ingest: the pushed page, feed or item")
     content_type: str | None = Field(None, max_length=255)
-    source_id: int | None = Field(None, ge=1)
+    source_id: int | None = Field(None, ge=1, le=2**31 - 1)
 
     @field_validator("url")
     @classmethod

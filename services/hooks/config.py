@@ -73,7 +73,7 @@ def describe(hook: Hook, now: Any = None) -> dict[str, Any]:
         "created_at": hook.created_at.isoformat(),
         "updated_at": hook.updated_at.isoformat(),
         "url_path": f"/hooks/{hook.name}",
-        "secrets": [
+        "signing_keys": [  # fingerprints and dates only; never the secret
             {"fingerprint": s.fingerprint, "created_at": s.created_at.isoformat(),
              "expires_at": s.expires_at.isoformat() if s.expires_at else None,
              "active": s.expires_at is None or s.expires_at > now,

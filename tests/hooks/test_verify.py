@@ -130,9 +130,9 @@ def test_rotation_two_secrets_verify_then_the_old_one_retires(pipeline, operator
     rotated = httpx.post(f"{pipeline.api_url}/hooks/{name}/rotate", json={"grace_seconds": 3600}, headers=operator,
                          timeout=10)
     assert rotated.status_code == 200, rotated.text
-    new = rotated.json()["secret"]
+    new = rotated.json()["signing_key"]
     assert new != old and new.startswith("whsec_")
-    assert [s["active"] for s in rotated.json()["secrets"]] == [True, True]
+    assert [s["active"] for s in rotated.json()["signing_keys"]] == [True, True]
     for secrets in ([old], [new], [old, new]):  # either secret alone, or a sender signing with both
         body = body_of({"url": f"https://127.0.0.1:1/{uuid.uuid4().hex}.html"})
         answer = post(pipeline.api_url, name, body, signed(secrets, body))
@@ -141,7 +141,7 @@ def test_rotation_two_secrets_verify_then_the_old_one_retires(pipeline, operator
     assert len(used) == 2  # the log tells which secret each call used (is the old one still in use?)
     retired = httpx.post(f"{pipeline.api_url}/hooks/{name}/rotate", json={"grace_seconds": 0}, headers=operator,
                          timeout=10)
-    newest = retired.json()["secret"]
+    newest = retired.json()["signing_key"]
     body = body_of({"url": f"https://127.0.0.1:1/{uuid.uuid4().hex}.html"})
     assert post(pipeline.api_url, name, body, signed([new], body)).status_code == 401
     assert post(pipeline.api_url, name, body, signed([newest], body)).status_code == 202
@@ -171,8 +171,8 @@ def test_secrets_never_appear_in_answers(pipeline, operator, viewer) -> None:  #
     created = httpx.post(f"{pipeline.api_url}/hooks", json={"name": unique("shown"), "actions": ["retract"]},
                          headers=operator, timeout=10)
     assert created.status_code == 201, created.text
-    name, secret = created.json()["name"], created.json()["secret"]  # the one answer that holds it
-    assert created.json()["secrets"][0]["fingerprint"] and "secret" not in created.json()["secrets"][0]
+    name, secret = created.json()["name"], created.json()["signing_key"]  # the one answer that holds it
+    assert created.json()["signing_keys"][0]["fingerprint"] and "signing_key" not in created.json()["signing_keys"][0]
     raw = secret[len("whsec_"):]
     body = body_of({"article_id": str(uuid.uuid4())})
     post(pipeline.api_url, name, body, signed([secret], body))  # refused: no such article
@@ -182,7 +182,7 @@ def test_secrets_never_appear_in_answers(pipeline, operator, viewer) -> None:  #
         httpx.get(f"{pipeline.api_url}/hooks/{name}/calls", headers=viewer, timeout=10),
         httpx.get(f"{pipeline.api_url}/hook-calls", headers=viewer, timeout=10),
         httpx.get(f"{pipeline.api_url}/jobs", headers=viewer, timeout=10),
-        httpx.get(f"{pipeline.api_url}/openapi.json", timeout=10),
+        httpx.get(f"{pipeline.api_url}/openapi.json", headers=viewer, timeout=10),
     ]
     for answer in answers:
         assert answer.status_code == 200, answer.text
