@@ -370,6 +370,9 @@ _register_publish_bench(bench_app)
 from newswire.bench_enrich import register as _register_enrich_bench  # noqa: E402  (issue 10)
 
 _register_enrich_bench(bench_app)
+from newswire.bench_soak import register as _register_soak_bench  # noqa: E402  (issue 8)
+
+_register_soak_bench(bench_app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,5 +1,5 @@
 """An embedded pipeline in child processes: Redis (bundled, on a free port, unless a URL is given), a database
-(SQLite in a folder, unless a URL is given), one Celery worker per stage and optionally the API.
+(SQLite in a folder, unless a URL is given), one Celery worker per stage and optionally the API and the scheduler.
 
 Used by the test suite and by ``newswire bench``: the same real parts as ``newswire up``.
 """
@@ -23,7 +23,7 @@ import httpx
 from shared.redis_client import redis_from_url
 from shared.redis_server import free_port, start_redis
 from shared.settings import STAGES
-from newswire.supervisor import api_command, worker_command
+from newswire.supervisor import api_command, scheduler_command, worker_command
 
 
 def reset_process_state() -> None:
@@ -67,6 +67,7 @@ class EmbeddedPipeline:
     stages: tuple[str, ...] = STAGES
     concurrency: dict[str, int] = field(default_factory=dict)
     api: bool = True
+    scheduler: bool = False  # Celery beat, as `newswire up` runs it (``newswire bench soak`` measures it)
     extra_worker_args: list[str] = field(default_factory=list)
     workdir: Path | None = None
 
@@ -119,6 +120,8 @@ class EmbeddedPipeline:
             port = free_port()
             self._spawn("api", api_command("127.0.0.1", port), env)
             self.api_url = f"http://127.0.0.1:{port}"
+        if self.scheduler:
+            self._spawn("scheduler", scheduler_command(self.workdir, "INFO"), env)
         self.wait_ready()
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
