@@ -116,6 +116,7 @@ PHOTO_CREDIT = re.compile(
     r"[|/]\s*(?:Getty Images|Shutterstock|AFP|Reuters|AP|EPA|Bloomberg)(?:\s+via\s+[\w ]+)?\s*$|"
     r"^[\w .'-]{2,60}\s*\|\s*[\w .'-]{2,40}\s*\|\s*(?:Getty Images|Shutterstock|AFP|Reuters)\s*$|"
     # Chinese captions end with the photographer or the picture source: ……周斌 摄, （视频截图）, （视觉中国）
+    r"\((?:photo |image )?credit:[^)]{1,80}\)\s*$|"
     r"(?:\s摄|摄影?\s*[)）]?|[（(](?:视频|网络)?截图[)）]|截图|[（(](?:视觉中国|资料图|新华社发|图虫创意|IC photo|东方IC)[)）]|"
     r"供图[)）]?|[（(]图(?:片)?(?:源|来源)?[:：][^)）]{1,20}[)）])\s*$",
 )
@@ -140,9 +141,12 @@ EN_FURNITURE = re.compile(
     r"\(?(?:additional )?reporting by\b.{3,300}|"
     r".{3,300}\bcontributed (?:reporting|to this (?:report|story|article))\b.{0,80}|"
     r"(?:get|sign up for|subscribe to)\b.{0,80}\b(?:newsletters?|in your inbox)\b.{0,80}|"
-    r"subscribe\b.{0,120}|follow @?[\w.]+ on (?:twitter|facebook|instagram)\b.{0,200}|"
+    r"subscribe\b.{0,120}|follow @?[\w.]+ on (?:twitter|facebook|instagram)\b.{0,400}|"
     r"(?:have a (?:news )?tip|like this (?:story|article)|enjoy(?:ed)? this (?:story|article)|"
-    r"if you enjoyed this (?:story|article))\b.{0,200}|"
+    r"if you enjoyed this (?:story|article))\b.{0,400}|"
+    r"(?:reading time|read time|tempo de leitura|tiempo de lectura|lesezeit)\s*:?\s*\d+\s*\w*|\d+\s*min(?:ute)?s?\s+read|"
+    r"[\w .'-]{2,60}\s+via\s+(?:AP|Reuters|AFP|Getty Images|EPA)|"
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?:https?://)?(?:www\.)?(?:twitter|x|instagram|facebook)\.com/[\w.]+/?|"
     r"chat with us (?:in|on) facebook messenger\b.{0,120}|"
     r"citation:.{0,300}\bretrieved\b.{0,200}|this (?:document|article|material) is subject to copyright\b.{0,300}"
     r")\W*$",
