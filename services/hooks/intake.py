@@ -73,7 +73,7 @@ def _log_call(call: Call, verdict: str, status: int, reason: str | None, *, webh
                    verdict=verdict, status_code=status, reason=(reason or "")[:2000] or None, action=action,
                    subject=(subject or "")[:2000] or None, job_id=job_id, secret=secret,
                    remote_addr=(call.remote_addr or "")[:64] or None, body_bytes=call.size, body_sha256=body_sha256)
-    log.info("hook call %s: %s %s%s", call.hook[:64], verdict, status, f" ({reason})" if reason else "",
+    log.info("hook call %r: %s %s%s", call.hook[:64], verdict, status, f" ({reason})" if reason else "",
              extra={"hook": call.hook[:64], "webhook_id": webhook_id, "job_id": job_id, "verdict": verdict})
     if session is not None:
         session.add(row)
@@ -271,3 +271,17 @@ def calls(*, hook: str | None = None, verdict: str | None = None, limit: int = 5
         rows = list(session.execute(query).scalars())
         items = [call_view(row) for row in rows[:limit]]
     return {"items": items, "next_cursor": str(rows[limit - 1].id) if len(rows) > limit else None}
+
+
+CALLS_KEPT_DAYS = 30
+
+
+def prune_calls(days: int = CALLS_KEPT_DAYS) -> int:
+    """Forget calls older than ``days`` (a flood of refused calls must not grow the table for ever)."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete
+
+    with session_scope() as session:
+        return session.execute(delete(HookCall).where(HookCall.received_at < utcnow() - timedelta(days=days))
+                               .execution_options(synchronize_session=False)).rowcount
