@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from services.api.console.access import audit, require_operator, require_reader
 from services.hooks import config, intake, jobs
+from services.hooks.actions import NoNul
 
 router = APIRouter(tags=["hooks"])
 
@@ -69,7 +70,7 @@ async def receive_hook(hook: str, request: Request) -> JSONResponse:
 
 
 # -- hooks (configuration) ----------------------------------------------------------------------------------
-class HookBody(BaseModel):
+class HookBody(NoNul):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(max_length=64)
@@ -191,7 +192,7 @@ def get_job(request: Request, job_id: str) -> dict[str, Any]:
 
 
 # -- republish ------------------------------------------------------------------------------------------------
-class RepublishBody(BaseModel):
+class RepublishBody(NoNul):
     model_config = ConfigDict(extra="forbid")
 
     version: int | None = Field(None, ge=1, le=2**31 - 1, description="default: the latest published version")

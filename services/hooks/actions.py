@@ -19,7 +19,18 @@ from shared.payload import article_id_for
 from shared.store.models import Job
 
 
-class HookPayload(BaseModel):
+class NoNul(BaseModel):
+    """A request body in which no string holds NUL (PostgreSQL refuses it in text: a 422, not a store error)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "\x00" in repr_strings(data):
+            raise ValueError("NUL characters are not accepted")
+        return data
+
+
+class HookPayload(NoNul):
     """The JSON body of a hook call. Unknown fields are refused (a typo must not widen what is done)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -63,6 +74,17 @@ class HookPayload(BaseModel):
         if self.action in ("republish", "retract"):
             return self.article()
         return self.url
+
+
+def repr_strings(value: Any) -> str:
+    """Every string inside ``value`` joined (to look for characters the store refuses, such as NUL)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "".join(repr_strings(k) + repr_strings(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return "".join(repr_strings(v) for v in value)
+    return ""
 
 
 def params_for(payload: HookPayload, raw_key: str | None, allowed_targets: tuple[str, ...] | None) -> dict[str, Any]:

@@ -69,11 +69,11 @@ def limit_for(name: str) -> int:
 def _log_call(call: Call, verdict: str, status: int, reason: str | None, *, webhook_id: str | None = None,
               action: str | None = None, subject: str | None = None, job_id: str | None = None,
               secret: str | None = None, body_sha256: str | None = None, session: Any = None) -> int | None:
-    row = HookCall(hook=call.hook[:64], webhook_id=(webhook_id or "")[:255] or None, received_at=utcnow(),
+    row = HookCall(hook=_printable(call.hook)[:64], webhook_id=(webhook_id or "")[:255] or None, received_at=utcnow(),
                    verdict=verdict, status_code=status, reason=(reason or "")[:2000] or None, action=action,
                    subject=(subject or "")[:2000] or None, job_id=job_id, secret=secret,
                    remote_addr=(call.remote_addr or "")[:64] or None, body_bytes=call.size, body_sha256=body_sha256)
-    log.info("hook call %s: %s %s%s", call.hook[:64], verdict, status, f" ({reason})" if reason else "",
+    log.info("hook call %r: %s %s%s", call.hook[:64], verdict, status, f" ({reason})" if reason else "",
              extra={"hook": call.hook[:64], "webhook_id": webhook_id, "job_id": job_id, "verdict": verdict})
     if session is not None:
         session.add(row)
@@ -87,6 +87,11 @@ def _log_call(call: Call, verdict: str, status: int, reason: str | None, *, webh
     except Exception as exc:  # noqa: BLE001  (the answer stands; the log line above says what happened)
         log.error("hook call of %s not recorded: %s", call.hook[:64], exc)
         return None
+
+
+def _printable(text: str) -> str:
+    """The store (PostgreSQL) refuses NUL in text: a hostile hook name is kept with it escaped."""
+    return text.replace("\x00", "\\x00")
 
 
 def _refuse(call: Call, status: int, reason: str, **extra: Any) -> Answer:
@@ -271,3 +276,17 @@ def calls(*, hook: str | None = None, verdict: str | None = None, limit: int = 5
         rows = list(session.execute(query).scalars())
         items = [call_view(row) for row in rows[:limit]]
     return {"items": items, "next_cursor": str(rows[limit - 1].id) if len(rows) > limit else None}
+
+
+CALLS_KEPT_DAYS = 30
+
+
+def prune_calls(days: int = CALLS_KEPT_DAYS) -> int:
+    """Forget calls older than ``days`` (a flood of refused calls must not grow the table for ever)."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete
+
+    with session_scope() as session:
+        return session.execute(delete(HookCall).where(HookCall.received_at < utcnow() - timedelta(days=days))
+                               .execution_options(synchronize_session=False)).rowcount

@@ -14,5 +14,9 @@ def run_job(job_id: str) -> dict:
 
 @app.task(name="hooks.sweep_jobs", stage="publish")
 def sweep_jobs() -> int:
-    """Queue again the jobs the broker never got, lost, or whose worker died (Celery beat, every minute)."""
+    """Queue again the jobs the broker never got, lost, or whose worker died (Celery beat, every minute); forget
+    hook calls older than 30 days."""
+    from services.hooks.intake import prune_calls
+
+    prune_calls()
     return jobs.sweep()

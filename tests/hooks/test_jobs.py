@@ -110,3 +110,17 @@ def test_jobs_list_filters_and_pages(pipeline, viewer) -> None:  # noqa: ANN001
     rest = httpx.get(f"{pipeline.api_url}/hook-calls", params={"hook": name, "cursor": calls["next_cursor"]},
                      headers=viewer, timeout=10).json()
     assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+
+
+def test_old_hook_calls_are_forgotten(pipeline) -> None:  # noqa: ANN001
+    from shared.payload import utcnow
+    from shared.store import session_scope
+    from shared.store.models import HookCall
+    from services.hooks import intake
+
+    with session_scope() as session:
+        old = HookCall(hook="pruned", received_at=utcnow() - timedelta(days=31), verdict="refused", status_code=404)
+        new = HookCall(hook="pruned", received_at=utcnow() - timedelta(days=29), verdict="refused", status_code=404)
+        session.add_all([old, new])
+    assert intake.prune_calls() >= 1
+    assert [c["received_at"] for c in intake.calls(hook="pruned")["items"]] == [new.received_at.isoformat()]

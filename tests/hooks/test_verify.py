@@ -44,7 +44,7 @@ def test_signed_call_is_accepted_and_its_job_runs(pipeline, viewer) -> None:  # 
 
 @pytest.mark.parametrize("case", ["wrong-secret", "stale", "future", "altered", "no-headers", "bad-signature-list",
                                   "not-json", "unknown-field", "not-allowed", "too-large", "no-such-hook",
-                                  "not-utf8"])
+                                  "not-utf8", "nul-in-body", "nul-in-name"])
 def test_refused_calls_say_why_and_are_logged(pipeline, viewer, case: str) -> None:  # noqa: ANN001
     name, secret = make_hook(["reingest"], max_body_bytes=2000)
     other = "whsec_" + base64.b64encode(uuid.uuid4().bytes * 2).decode()
@@ -52,7 +52,8 @@ def test_refused_calls_say_why_and_are_logged(pipeline, viewer, case: str) -> No
     headers = signed([secret], body)
     expected = {"wrong-secret": 401, "stale": 401, "future": 401, "altered": 401, "no-headers": 400,
                 "bad-signature-list": 400, "not-json": 400, "unknown-field": 422, "not-allowed": 403,
-                "too-large": 413, "no-such-hook": 404, "not-utf8": 400}[case]
+                "too-large": 413, "no-such-hook": 404, "not-utf8": 400, "nul-in-body": 422,
+                "nul-in-name": 404}[case]
     hook = name
     if case == "wrong-secret":
         headers = signed([other], body)
@@ -80,6 +81,11 @@ def test_refused_calls_say_why_and_are_logged(pipeline, viewer, case: str) -> No
         headers = signed([secret], body)
     elif case == "no-such-hook":
         hook = unique("missing")
+    elif case == "nul-in-body":
+        body = body_of({"url": "https://example.com/a.html", "note": "a\u0000b"})
+        headers = signed([secret], body)
+    elif case == "nul-in-name":
+        hook = unique("nul") + "%00"
     elif case == "not-utf8":
         body = b'{"url": "https://example.com/\xff.html"}'
         headers = dict(headers, **{"webhook-signature": "v1," + base64.b64encode(b"x" * 32).decode()})
@@ -90,7 +96,7 @@ def test_refused_calls_say_why_and_are_logged(pipeline, viewer, case: str) -> No
     assert "job_id" not in refused
     if case in ("stale", "future"):
         assert ("old" if case == "stale" else "future") in refused["detail"]
-    calls = calls_of(pipeline.api_url, hook, viewer)
+    calls = calls_of(pipeline.api_url, hook.replace("%00", "%5Cx00"), viewer)
     assert calls and calls[0]["verdict"] == "refused" and calls[0]["status_code"] == expected
     assert calls[0]["reason"] == refused["detail"] and calls[0]["job_id"] is None
     from services.hooks import jobs
