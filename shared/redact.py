@@ -86,6 +86,18 @@ def _target_secrets() -> Iterable[str]:
                     yield str(value).split(" ", 1)[1]
 
 
+def _hook_secrets() -> Iterable[str]:
+    """The inbound hooks' secrets (stored for HMAC, shown once when made)."""
+    from sqlalchemy import select
+
+    from shared.store import session_scope
+    from shared.store.models import HookSecret
+
+    with session_scope() as session:
+        for secret in session.execute(select(HookSecret.secret)).scalars():
+            yield from _with_raw_key(secret)
+
+
 def configured_secrets() -> tuple[str, ...]:
     """Every configured secret value, longest first (cached)."""
     now = time.monotonic()
@@ -97,9 +109,9 @@ def configured_secrets() -> tuple[str, ...]:
     _busy.active = True
     found: set[str] = set()
     try:
-        for provider in (_settings_secrets, _target_secrets, *_providers):
+        for provider in (_settings_secrets, _target_secrets, _hook_secrets, *_providers):
             try:
-                found.update(str(v) for v in provider() if v and len(str(v)) >= MIN_SECRET_LENGTH)
+                found.update(str(v) for v in list(provider()) if v and len(str(v)) >= MIN_SECRET_LENGTH)
             except Exception:  # noqa: BLE001  (a broken targets file must not break answers or logging)
                 continue
     finally:

@@ -51,6 +51,8 @@ PUBLIC: list[tuple[frozenset[str] | None, re.Pattern[str]]] = [
     (frozenset({"POST"}), re.compile(r"/sources/[^/]+/push")),
 ]
 METRICS = re.compile(r"/metrics")
+# The answers that show a new secret this once, by design (a hook made or rotated): not redacted.
+SHOWN_ONCE = re.compile(r"/hooks(/[^/]+/rotate)?")
 CONSOLE_PAGE = re.compile(r"/console(/(?!api/)[^?]*)?")
 
 
@@ -79,7 +81,8 @@ class TokenGate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        send = redacting(send)
+        if not SHOWN_ONCE.fullmatch(scope["path"]) or scope["method"] != "POST":
+            send = redacting(send)
         if scope["method"] == "OPTIONS" or is_public(scope["method"], scope["path"]):
             await self.app(scope, receive, send)
             return
