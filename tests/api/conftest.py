@@ -4,6 +4,7 @@ targets configured with credentials (to prove they never leave), tokens of both 
 from __future__ import annotations
 
 import base64
+import uuid
 from typing import Any, Iterator
 
 import pytest
@@ -56,3 +57,33 @@ def client(api_env):  # noqa: ANN001, ANN201
 
 
 __all__ = ["bearer", "SECRETS"]
+
+
+@pytest.fixture(scope="module")
+def fresh_database(api_env, tmp_path_factory) -> Iterator[str]:  # noqa: ANN001
+    """A database of its own (SQLite, or a new PostgreSQL database when the session runs on PostgreSQL), migrated,
+    in use by this process while the fixture lasts: for tests that act on everything they find (the fuzz)."""
+    import os
+
+    from newswire.embedded import override_environment
+    from shared.store import upgrade_schema
+
+    given = os.environ.get("TEST_DATABASE_URL")
+    name = f"newswire_fuzz_{uuid.uuid4().hex[:10]}"
+    if given:
+        import psycopg
+
+        admin = given.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        url = f"{admin.rpartition('/')[0]}/{name}"
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'newswire.db'}"
+    upgrade_schema(url)
+    try:
+        with override_environment({"DATABASE_URL": url}):
+            yield url
+    finally:
+        if given:
+            with psycopg.connect(admin, autocommit=True) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
