@@ -40,6 +40,17 @@ def test_signed_call_is_accepted_and_its_job_runs(pipeline, viewer) -> None:  # 
     [call] = calls_of(pipeline.api_url, name, viewer)
     assert call["verdict"] == "accepted" and call["job_id"] == accepted["job_id"]
     assert call["webhook_id"] == headers["webhook-id"] and call["action"] == "reingest"
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def scraped() -> dict:
+        text = httpx.get(f"{pipeline.api_url}/metrics", headers=viewer, timeout=10).text
+        return {(s.name, tuple(sorted(s.labels.items()))): s.value
+                for family in text_string_to_metric_families(text) for s in family.samples}
+
+    # Counters are flushed from each process every half second: wait for this call's.
+    wait_until(lambda: scraped().get(("newswire_hook_calls_total", (("hook", name), ("verdict", "accepted")))) == 1,
+               timeout=10, message="newswire_hook_calls counted")
+    assert ("newswire_jobs_waiting", (("status", "pending"),)) in scraped()
 
 
 @pytest.mark.parametrize("case", ["wrong-secret", "stale", "future", "altered", "no-headers", "bad-signature-list",
