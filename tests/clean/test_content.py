@@ -262,3 +262,11 @@ def test_a_data_table_beside_the_text_in_a_layout_table_is_part_of_the_story() -
     lines = body_of(html)
     assert lines[:9] == ZH_PARAGRAPHS * 3
     assert f"{subjects}（第9组）" in lines
+
+
+def test_chinese_source_and_page_notes_are_not_story() -> None:
+    notes = ["（原题为《社区改造的新变化》）", "(本文来自某某新闻，更多资讯请下载客户端)", "图片均来自网络",
+             "——《城市周刊》2001年3月号", "(本文发表于首页, 已被阅读178次)", "第1页/共1页 << 上一页 | 下一页 >>"]
+    html = ("<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in ZH_PARAGRAPHS)
+            + "".join(f"<p>{n}</p>" for n in notes) + "</div></body></html>")
+    assert body_of(html) == ZH_PARAGRAPHS
