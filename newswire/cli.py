@@ -61,7 +61,9 @@ def up(
             supervisor.start(child)
 
     table = Table(title="Newswire is up", show_header=False)
-    table.add_row("API", f"http://{host}:{port}  (health: /healthz, feeds: /feeds/all.json /feeds/all.atom)")
+    table.add_row("API", f"http://{host}:{port}  (health: /healthz, feeds: /feeds/all.json /feeds/all.atom; "
+                         "everything else needs a token: Authorization: Bearer ...)")
+    table.add_row("First token", "newswire token create --role operator  (printed once; read-only: --role read-only)")
     table.add_row("Redis", settings.broker_url + ("  (bundled, append-only)" if settings.embedded_redis else ""))
     table.add_row("Database", settings.sqlalchemy_url.split("@")[-1] if "@" in settings.sqlalchemy_url else settings.sqlalchemy_url)
     table.add_row("Console", f"http://{host}:{port}/console  (sign in with a token: newswire token create --role operator)")
@@ -289,6 +291,12 @@ from newswire.cli_publish import register as _register_publish  # noqa: E402
 
 _register_publish(cli)
 # (end of Publish)
+
+# Hooks (issue 6): this area's commands are registered below this line
+from newswire.cli_hooks import register as _register_hooks  # noqa: E402
+
+_register_hooks(cli)
+# (end of Hooks)
 
 # Deploy (issue 9): this area's commands are registered below this line
 probe_app = typer.Typer(help="Container health probes (exit 0 = healthy), as Kubernetes runs them.")

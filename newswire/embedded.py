@@ -73,6 +73,8 @@ class EmbeddedPipeline:
 
     processes: dict[str, subprocess.Popen] = field(default_factory=dict, init=False)
     api_url: str | None = field(default=None, init=False)
+    token: str | None = field(default=None, init=False)  # an operator token of this pipeline's API
+    _client: httpx.Client | None = field(default=None, init=False)
     _own_workdir: bool = field(default=False, init=False)
     _redis: subprocess.Popen | None = field(default=None, init=False)
 
@@ -113,6 +115,11 @@ class EmbeddedPipeline:
         env = self.child_env()
         subprocess.run([sys.executable, "-m", "newswire.cli", "migrate"], env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if self.api:  # no token, no access: the pipeline's own operator token, as `newswire token create` makes
+            created = subprocess.run(
+                [sys.executable, "-m", "newswire.cli", "token", "create", "--role", "operator", "--name",
+                 "embedded pipeline"], env=env, check=True, capture_output=True, text=True)
+            self.token = created.stdout.strip().splitlines()[-1]
         for stage in self.stages:
             command = worker_command(stage, self.concurrency.get(stage), loglevel="INFO") + self.extra_worker_args
             self._spawn(f"worker-{stage}", command, env)
@@ -123,6 +130,18 @@ class EmbeddedPipeline:
         if self.scheduler:
             self._spawn("scheduler", scheduler_command(self.workdir, "INFO"), env)
         self.wait_ready()
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """The Authorization header of this pipeline's operator token."""
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    @property
+    def client(self) -> httpx.Client:
+        """An HTTP client that sends the operator token (give it full URLs or paths of the API)."""
+        if self._client is None:
+            self._client = httpx.Client(base_url=self.api_url or "", headers=self.auth, timeout=30)
+        return self._client
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
         log = open(self.logs / f"{name}.log", "ab", buffering=0)
@@ -159,6 +178,9 @@ class EmbeddedPipeline:
         raise RuntimeError(f"pipeline not ready after {timeout}s; logs in {self.logs}")
 
     def stop(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
         for process in self.processes.values():
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)

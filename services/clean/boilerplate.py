@@ -116,6 +116,7 @@ PHOTO_CREDIT = re.compile(
     r"[|/]\s*(?:Getty Images|Shutterstock|AFP|Reuters|AP|EPA|Bloomberg)(?:\s+via\s+[\w ]+)?\s*$|"
     r"^[\w .'-]{2,60}\s*\|\s*[\w .'-]{2,40}\s*\|\s*(?:Getty Images|Shutterstock|AFP|Reuters)\s*$|"
     # Chinese captions end with the photographer or the picture source: ……周斌 摄, （视频截图）, （视觉中国）
+    r"\((?:photo |image )?credit:[^)]{1,80}\)\s*$|"
     r"(?:\s摄|摄影?\s*[)）]?|[（(](?:视频|网络)?截图[)）]|截图|[（(](?:视觉中国|资料图|新华社发|图虫创意|IC photo|东方IC)[)）]|"
     r"供图[)）]?|[（(]图(?:片)?(?:源|来源)?[:：][^)）]{1,20}[)）])\s*$",
 )
@@ -140,9 +141,12 @@ EN_FURNITURE = re.compile(
     r"\(?(?:additional )?reporting by\b.{3,300}|"
     r".{3,300}\bcontributed (?:reporting|to this (?:report|story|article))\b.{0,80}|"
     r"(?:get|sign up for|subscribe to)\b.{0,80}\b(?:newsletters?|in your inbox)\b.{0,80}|"
-    r"subscribe\b.{0,120}|follow @?[\w.]+ on (?:twitter|facebook|instagram)\b.{0,200}|"
+    r"subscribe\b.{0,120}|follow @?[\w.]+ on (?:twitter|facebook|instagram)\b.{0,400}|"
     r"(?:have a (?:news )?tip|like this (?:story|article)|enjoy(?:ed)? this (?:story|article)|"
-    r"if you enjoyed this (?:story|article))\b.{0,200}|"
+    r"if you enjoyed this (?:story|article))\b.{0,400}|"
+    r"(?:reading time|read time|tempo de leitura|tiempo de lectura|lesezeit)\s*:?\s*\d+\s*\w*|\d+\s*min(?:ute)?s?\s+read|"
+    r"[\w .'-]{2,60}\s+via\s+(?:AP|Reuters|AFP|Getty Images|EPA)|"
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?:https?://)?(?:www\.)?(?:twitter|x|instagram|facebook)\.com/[\w.]+/?|"
     r"chat with us (?:in|on) facebook messenger\b.{0,120}|"
     r"citation:.{0,300}\bretrieved\b.{0,200}|this (?:document|article|material) is subject to copyright\b.{0,300}"
     r")\W*$",
@@ -200,6 +204,17 @@ POST_META = re.compile(
 ZH_CALL_TO_ACTION = re.compile(r"[【\[]\s*(?:点击|立即|马上|戳这里|扫码|长按)[^】\]]{0,10}[】\]]")
 
 
+# Chinese source and page notes: where the text was taken from, what it was first called, how often it was read,
+# where its pictures came from, which page of how many this is.
+ZH_NOTE = re.compile(
+    r"^\W*(?:[（(]\s*)?(?:原(?:标)?题为?\s*[《“]|摘自\s*《|本文来自|图片(?:均)?(?:来自|源自)网络)|"
+    r"^[—-]{1,2}\s*《[^》]{1,30}》\s*(?:\d{4}\s*年)?\s*(?:\d{1,2}\s*月号?|第?\s*\d+\s*期)?\W*$|"
+    r"已被阅读\s*\d+\s*次|(?:阅读|点击|浏览)(?:次数|数)?\s*[:：(（]\s*\d+\s*次?[)）]?\s*$|\btrackback\b|"
+    r"第\s*\d+\s*页\s*[/／]\s*共\s*\d+\s*页|上一页|下一页",
+    re.IGNORECASE,
+)
+
+
 def is_ui_line(text: str) -> bool:
     if len(text) <= 100 and UI_LINE.match(text) is not None:
         return True
@@ -210,7 +225,7 @@ def is_ui_line(text: str) -> bool:
     if is_date_line(text):
         return True
     if len(text) <= 250 and (COMMENT_NOTE.search(text) or POST_META.search(text)
-                             or ZH_CALL_TO_ACTION.search(text)):
+                             or ZH_CALL_TO_ACTION.search(text) or ZH_NOTE.search(text)):
         return True
     if len(text) <= 400 and PHOTO_CREDIT.search(text) is not None:
         return True

@@ -303,8 +303,15 @@ def _lines(node: HtmlElement) -> list[Line]:
 
 
 def _siblings(top, scores: dict, stats: dict) -> list:  # noqa: ANN001
-    """Readability's sibling step: the story often spans the top candidate and some of its siblings."""
+    """Readability's sibling step: the story often spans the top candidate and some of its siblings.
+
+    As in readability, a top candidate that is its parent's only element is replaced by that parent; here only
+    through table rows and tables, so a <td> in a one-cell layout table has the tables beside it (a data table
+    after the text) as siblings."""
     parent = top.getparent()
+    while parent is not None and _tag(parent) in ("tr", "tbody", "table") and len(parent) == 1 \
+            and stats.get(parent) and stats[parent].total == stats[top].total:
+        top, parent = parent, parent.getparent()
     if parent is None:
         return [top]
     threshold = max(10.0, scores.get(top, 0) * 0.2)

@@ -156,6 +156,7 @@ def test_english_furniture_lines_credits_contributors_and_promotions_are_dropped
         "Get the morning briefing in your inbox. Sign up for our newsletter.",
         "Follow @CityDesk on Twitter for the latest on the budget.",
         "Citation: Council approves budget (2021, May 3) retrieved 4 May 2021 from https://example.org/n/1",
+        "Reading time: 3 minutes", "City Archive via AP", "jane.roe@example.org", "twitter.com/janeroe",
     ]
     story = [f"<p>{EN_PARAGRAPHS[0]}</p>", *(f"<p>{line}</p>" for line in furniture[:5]),
              *(f"<p>{p}</p>" for p in EN_PARAGRAPHS[1:]), *(f"<p>{line}</p>" for line in furniture[5:])]
@@ -248,4 +249,24 @@ def test_a_line_with_a_bracketed_call_to_action_is_a_promotion() -> None:
     promo = "“年度人物评选”正在火热进行中，快来为你心目中的榜样加油！【点击投票】选出你的年度人物"
     html = ("<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in ZH_PARAGRAPHS)
             + f"<p>{promo}</p></div></body></html>")
+    assert body_of(html) == ZH_PARAGRAPHS
+
+
+def test_a_data_table_beside_the_text_in_a_layout_table_is_part_of_the_story() -> None:
+    subjects = "考试科目：英语、社会学概论、城市规划原理、公共管理学、统计学基础"
+    rows = "".join(f"<tr><td>01{i:02d}</td><td>专业方向{i}</td><td>{subjects}（第{i}组）</td></tr>" for i in range(16))
+    html = ("<html><body><table><tr><td>" + nav() + "</td><td>"
+            f"<table><tr><td>{'<br>'.join(ZH_PARAGRAPHS * 3)}</td></tr></table>"
+            f"<table><tr><th>代码</th><th>专业方向</th><th>考试科目</th></tr>{rows}</table>"
+            "</td></tr></table></body></html>")
+    lines = body_of(html)
+    assert lines[:9] == ZH_PARAGRAPHS * 3
+    assert f"{subjects}（第9组）" in lines
+
+
+def test_chinese_source_and_page_notes_are_not_story() -> None:
+    notes = ["（原题为《社区改造的新变化》）", "(本文来自某某新闻，更多资讯请下载客户端)", "图片均来自网络",
+             "——《城市周刊》2001年3月号", "(本文发表于首页, 已被阅读178次)", "第1页/共1页 << 上一页 | 下一页 >>"]
+    html = ("<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in ZH_PARAGRAPHS)
+            + "".join(f"<p>{n}</p>" for n in notes) + "</div></body></html>")
     assert body_of(html) == ZH_PARAGRAPHS

@@ -59,16 +59,23 @@ def test_tokens_are_stored_hashed_and_revocable(console_env) -> None:  # noqa: A
     assert principal_for_token(token) is None
 
 
-def test_no_token_no_console_but_existing_api_stays_open(client) -> None:  # noqa: ANN001
+def test_no_token_no_access_except_probes_feeds_and_metrics(client) -> None:  # noqa: ANN001
     page = client.get("/console")
     assert page.status_code == 303 and page.headers["location"].startswith("/console/login")
     assert client.get("/console/api/overview").status_code == 401
     assert client.get("/audit-log").status_code == 401
     assert client.get("/console/api/overview", headers=bearer("nw_not-a-token")).status_code == 401
     assert client.post("/console/api/dead-letters/replay", json={"ids": [1]}).status_code == 401
-    # Locking the existing endpoints is issue 6's: they answer without a token for now.
-    assert client.get("/articles").status_code == 200
+    # Issue 6: no token, no access, except /healthz, the public feeds and (by default) /metrics.
+    for path in ("/articles", "/sources", "/targets", "/deliveries", "/dead-letters", "/openapi.json", "/docs",
+                 "/no-such-path"):
+        refused = client.get(path)
+        assert refused.status_code == 401, (path, refused.status_code)
+        assert refused.headers["www-authenticate"] == "Bearer"
+    assert client.post("/ingest", json={"url": "https://example.com/a"}).status_code == 401
     assert client.get("/metrics").status_code == 200
+    assert client.get("/livez").status_code == 200
+    assert client.get("/feeds/all.json").status_code == 200
 
 
 def test_read_only_reads_but_cannot_act_and_the_refusal_is_audited(client, tokens, letter) -> None:  # noqa: ANN001
