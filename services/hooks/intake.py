@@ -234,7 +234,7 @@ def receive(call: Call) -> Answer:
 def _precheck(payload: HookPayload) -> tuple[int, str] | None:
     """What can be known at once about an article asked for (else the job fails later, with its reason)."""
     if payload.action not in ("republish", "retract"):
-        if payload.action == "ingest" and payload.source_id is not None:
+        if payload.action in ("ingest", "reingest") and payload.source_id is not None:
             from shared.store.models import Source
 
             with session_scope() as session:
