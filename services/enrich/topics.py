@@ -10,8 +10,8 @@ written in Latin script, nothing otherwise.
 
 from __future__ import annotations
 
-import math
 import re
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
@@ -76,15 +76,13 @@ class Model:
         self.codes = data["iptc"].tolist() if "iptc" in data.files else self.classes
 
     def scores(self, terms: list[str]) -> dict[str, float]:
-        counts: dict[int, int] = {}
-        for term in terms:
-            i = self.index.get(term)
-            if i is not None:
-                counts[i] = counts.get(i, 0) + 1
+        index = self.index
+        counts = {index[term]: count for term, count in Counter(terms).items() if term in index}
         logits = self.intercept.copy()
         if counts:
-            cols = np.fromiter(counts.keys(), dtype=np.int64)
-            values = np.array([1.0 + math.log(c) for c in counts.values()]) * self.idf[cols]  # sublinear tf x idf
+            cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            values = (1.0 + np.log(tf)) * self.idf[cols]  # sublinear tf x idf
             values /= np.linalg.norm(values) or 1.0
             logits += self.coef[:, cols] @ values
         logits -= logits.max()
