@@ -1,6 +1,7 @@
 """What a hook may ask, and what a job then does, through the stages' own functions:
 
-- ``reingest`` {url}: fetch the page again now (``ingest.fetch``, as POST /ingest does);
+- ``reingest`` {url} or {source_id}: fetch the page again now (``ingest.fetch``, as POST /ingest does), or poll
+  the source now whatever its schedule (as ``newswire sources fetch`` does);
 - ``ingest`` {url, body, content_type?, source_id?}: a pushed article body, stored in the blob store when the
   call is accepted; with source_id it goes the POST /sources/{id}/push way (``ingest.push``: a feed, ninjs or
   NewsML item, or a page), else the POST /ingest way (a page for that URL);
@@ -59,8 +60,10 @@ class HookPayload(NoNul):
 
     @model_validator(mode="after")
     def _needs(self) -> "HookPayload":
-        if self.action in ("reingest", "ingest") and not self.url:
-            raise ValueError(f"{self.action} needs url")
+        if self.action == "reingest" and not (self.url or self.source_id):
+            raise ValueError("reingest needs url (a page) or source_id (a source)")
+        if self.action == "ingest" and not self.url:
+            raise ValueError("ingest needs url")
         if self.action == "ingest" and not (self.body and self.body.strip()):
             raise ValueError("ingest needs a non-empty body")
         if self.action in ("republish", "retract") and not (self.article_id or self.url):
@@ -73,7 +76,7 @@ class HookPayload(NoNul):
     def subject(self) -> str | None:
         if self.action in ("republish", "retract"):
             return self.article()
-        return self.url
+        return self.url or (f"source {self.source_id}" if self.source_id else None)
 
 
 def repr_strings(value: Any) -> str:
@@ -90,7 +93,7 @@ def repr_strings(value: Any) -> str:
 def params_for(payload: HookPayload, raw_key: str | None, allowed_targets: tuple[str, ...] | None) -> dict[str, Any]:
     """The job's parameters (a pushed body is stored as a blob; the job names it)."""
     if payload.action == "reingest":
-        return {"url": payload.url}
+        return {"url": payload.url} if payload.url else {"source_id": payload.source_id}
     if payload.action == "ingest":
         return {"url": payload.url, "raw_key": raw_key, "content_type": payload.content_type or "text/html",
                 "source_id": payload.source_id}
@@ -106,6 +109,14 @@ def perform(job: Job) -> dict[str, Any]:
     """Do what the job asks; returns its result (raises NewswireError / ValueError when it cannot)."""
     params = job.params or {}
     actor = f"hook {job.hook}" if job.hook else (job.actor or "job")
+    if job.kind == "reingest" and not params.get("url"):
+        from shared.payload import IngestRequest
+        from services.ingest.sources import get_view
+
+        get_view(params["source_id"])  # no such source (any more): the job fails, saying so
+        poll = IngestRequest(source_id=params["source_id"], source_poll=True, fetch_id=job.id)
+        _send("ingest.fetch", poll.to_message())
+        return {"fetch_id": poll.fetch_id, "source_id": params["source_id"]}
     if job.kind == "reingest":
         from shared.payload import IngestRequest
 

@@ -75,6 +75,9 @@ def _log_call(call: Call, verdict: str, status: int, reason: str | None, *, webh
                    remote_addr=(call.remote_addr or "")[:64] or None, body_bytes=call.size, body_sha256=body_sha256)
     log.info("hook call %r: %s %s%s", call.hook[:64], verdict, status, f" ({reason})" if reason else "",
              extra={"hook": call.hook[:64], "webhook_id": webhook_id, "job_id": job_id, "verdict": verdict})
+    from shared import metrics
+
+    metrics.inc("hook_calls", hook=call.hook[:64] if status != 404 else "(unknown)", verdict=verdict)
     if session is not None:
         session.add(row)
         session.flush()
@@ -231,7 +234,7 @@ def receive(call: Call) -> Answer:
 def _precheck(payload: HookPayload) -> tuple[int, str] | None:
     """What can be known at once about an article asked for (else the job fails later, with its reason)."""
     if payload.action not in ("republish", "retract"):
-        if payload.action == "ingest" and payload.source_id is not None:
+        if payload.action in ("ingest", "reingest") and payload.source_id is not None:
             from shared.store.models import Source
 
             with session_scope() as session:

@@ -40,6 +40,17 @@ def test_signed_call_is_accepted_and_its_job_runs(pipeline, viewer) -> None:  # 
     [call] = calls_of(pipeline.api_url, name, viewer)
     assert call["verdict"] == "accepted" and call["job_id"] == accepted["job_id"]
     assert call["webhook_id"] == headers["webhook-id"] and call["action"] == "reingest"
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def scraped() -> dict:
+        text = httpx.get(f"{pipeline.api_url}/metrics", headers=viewer, timeout=10).text
+        return {(s.name, tuple(sorted(s.labels.items()))): s.value
+                for family in text_string_to_metric_families(text) for s in family.samples}
+
+    # Counters are flushed from each process every half second: wait for this call's.
+    wait_until(lambda: scraped().get(("newswire_hook_calls_total", (("hook", name), ("verdict", "accepted")))) == 1,
+               timeout=10, message="newswire_hook_calls counted")
+    assert ("newswire_jobs_waiting", (("status", "pending"),)) in scraped()
 
 
 @pytest.mark.parametrize("case", ["wrong-secret", "stale", "future", "altered", "no-headers", "bad-signature-list",
@@ -202,3 +213,27 @@ def test_secrets_never_appear_in_answers(pipeline, operator, viewer) -> None:  #
     if audit.status_code == 200:
         assert raw not in audit.text
     assert json.loads(httpx.get(f"{pipeline.api_url}/hooks/{name}", headers=viewer, timeout=10).text)["name"] == name
+
+
+def test_reingest_a_source_polls_it_now(pipeline, site, viewer) -> None:  # noqa: ANN001
+    from services.ingest import sources
+
+    feed = site.add(f"/hooks-feed/{uuid.uuid4().hex}.xml",
+                    '<?xml version="1.0"?><rss version="2.0"><channel><title>Hook feed</title>'
+                    '<link>http://127.0.0.1/</link><description>d</description></channel></rss>',
+                    headers={"Content-Type": "application/rss+xml"})
+    source_id = sources.add(feed, kind="feed", interval=86400)["id"]
+    name, secret = make_hook(["reingest"])
+    body = body_of({"source_id": source_id})
+    answer = post(pipeline.api_url, name, body, signed([secret], body))
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["subject"] == f"source {source_id}"
+    job_id = answer.json()["job_id"]
+    done = wait_until(lambda: job_state(job_id).get("status") in ("done", "failed") and job_state(job_id),
+                      timeout=30, message="source poll job")
+    assert done["status"] == "done" and done["result"]["source_id"] == source_id, done
+    # The poll itself ran on the ingest worker: its state is read through the job.
+    wait_until(lambda: (httpx.get(f"{pipeline.api_url}/jobs/{job_id}", headers=viewer, timeout=10).json()
+                        .get("fetch") or {}).get("state"), timeout=30, message="the poll's state")
+    missing = body_of({"source_id": 10**9})
+    assert post(pipeline.api_url, name, missing, signed([secret], missing)).status_code == 422
