@@ -69,9 +69,11 @@ def _settings_secrets() -> Iterable[str]:
 
 
 def _target_secrets() -> Iterable[str]:
-    from services.publish.targets import configured_targets
+    from services.publish.targets import load_targets
 
-    for target in configured_targets().values():
+    # load_targets, not the cached configured_targets: reading the secrets must not fill that cache as a side effect
+    # (a log line at any moment would pin the targets of that moment in the process).
+    for target in load_targets().values():
         for secret in getattr(target, "secrets", None) or []:
             yield from _with_raw_key(secret)
         password = getattr(target, "password", None)
