@@ -173,9 +173,16 @@ def claim(target: TargetBase, limit: int, lease: timedelta = LEASE) -> list[Clai
     with session_scope() as session:
         ids = select(Delivery.id).where(Delivery.target == target.name, due).order_by(Delivery.id).limit(limit)
         if session.get_bind().dialect.name == "postgresql":
-            ids = ids.with_for_update(skip_locked=True)
+            # Chosen first, then updated: PostgreSQL may run an IN (... LIMIT n FOR UPDATE SKIP LOCKED) subquery
+            # more than once inside an UPDATE, each time skipping what it locked before: more than n rows.
+            chosen = list(session.execute(ids.with_for_update(skip_locked=True)).scalars())
+            if not chosen:
+                return []
+            which = Delivery.id.in_(chosen)
+        else:
+            which = Delivery.id.in_(ids.scalar_subquery())  # SQLite evaluates it once; one statement, one lock
         taken = sorted(session.execute(
-            update(Delivery).where(Delivery.id.in_(ids.scalar_subquery()), due)
+            update(Delivery).where(which, due)
             .values(status="sending", claimed_by=token, claimed_until=now + lease, attempts=Delivery.attempts + 1)
             .returning(Delivery.id, Delivery.version_id, Delivery.event, Delivery.idempotency_key,
                        Delivery.attempts, Delivery.attempt_base)
