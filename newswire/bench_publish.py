@@ -123,6 +123,23 @@ def _seed(count: int) -> list[dict[str, Any]]:
         return [article_document(article, version) for article, version in version_rows]
 
 
+def _tree_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) used so far by a process and its children (Linux /proc; None elsewhere)."""
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+        total, pids = 0.0, [pid]
+        while pids:
+            current = pids.pop()
+            stat = Path(f"/proc/{current}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pids.extend(int(child) for child in (task / "children").read_text().split())
+        return total
+    except (OSError, ValueError):
+        return None
+
+
 def _bare_loop(url: str, bodies: list[bytes], concurrency: int = 1) -> float:
     """Seconds to POST every body with one keep-alive ``httpx.Client``, ``concurrency`` requests in flight."""
     import httpx
@@ -146,15 +163,19 @@ def _bare_loop(url: str, bodies: list[bytes], concurrency: int = 1) -> float:
         return time.perf_counter() - started
 
 
-def _bare_process(url: str, bodies: list[bytes], concurrency: int, workdir: Path) -> float:
-    """The bare loop in a process of its own, as the engine's worker is (not sharing the receiver's GIL)."""
+def _bare_process(url: str, bodies: list[bytes], concurrency: int, workdir: Path) -> tuple[float, float]:
+    """The bare loop in a process of its own, as the engine's worker is (not sharing the receiver's GIL):
+    its seconds and the CPU seconds it used meanwhile."""
     path = workdir / "bare-bodies.pickle"
     path.write_bytes(pickle.dumps(bodies))
-    code = ("import json, pickle, sys; from newswire.bench_publish import _bare_loop; "
-            "print(json.dumps(_bare_loop(sys.argv[1], pickle.load(open(sys.argv[2], 'rb')), int(sys.argv[3]))))")
+    code = ("import json, pickle, sys, time; from newswire.bench_publish import _bare_loop; "
+            "bodies = pickle.load(open(sys.argv[2], 'rb')); cpu = time.process_time(); "
+            "seconds = _bare_loop(sys.argv[1], bodies, int(sys.argv[3])); "
+            "print(json.dumps([seconds, time.process_time() - cpu]))")
     done = subprocess.run([sys.executable, "-c", code, url, str(path), str(concurrency)], check=True,
-                          capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
-    return float(done.stdout.strip().splitlines()[-1])
+                          capture_output=True, text=True)
+    seconds, cpu = json.loads(done.stdout.strip().splitlines()[-1])
+    return seconds, cpu
 
 
 def run_publish_bench(deliveries: int = 20000, concurrency: int = 8, database_url: str | None = None,
@@ -185,7 +206,7 @@ def run_publish_bench(deliveries: int = 20000, concurrency: int = 8, database_ur
             # The very bodies the engine sends: the document with its event (the engine adds the signatures).
             bodies = [render("json", Outgoing("", "publish", {**doc, "event": "publish"}))[0] for doc in documents]
             say(f"bare httpx loop, {concurrency} in flight, own process ...")
-            bare_seconds = _bare_process(receiver.url + "/bare", bodies, concurrency, workdir)
+            bare_seconds, bare_cpu = _bare_process(receiver.url + "/bare", bodies, concurrency, workdir)
             say("bare httpx loop, one after the other, in this process ...")
             sequential_seconds = _bare_loop(receiver.url + "/bare", bodies)
             say("starting a publish worker ...")
@@ -200,6 +221,8 @@ def run_publish_bench(deliveries: int = 20000, concurrency: int = 8, database_ur
             from shared.store import Delivery, session_scope
 
             say("draining ...")
+            worker_pid = pipeline.processes["worker-publish"].pid
+            cpu_before = _tree_cpu(worker_pid)
             started = time.perf_counter()
             celery.send_task("publish.drain", args=[TARGET], queue="publish")
             deadline = time.monotonic() + max(120.0, deliveries / 50)
@@ -216,6 +239,8 @@ def run_publish_bench(deliveries: int = 20000, concurrency: int = 8, database_ur
                     raise RuntimeError(f"only {seen} of {deliveries} delivered in time; logs in {pipeline.logs}")
                 time.sleep(0.02)
             engine_seconds = time.perf_counter() - started
+            cpu_after = _tree_cpu(worker_pid)
+            engine_cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
             time.sleep(0.5)  # anything sent twice would arrive now
             with receiver.lock:
                 duplicates = sum(count - 1 for count in receiver.ids.values() if count > 1)
@@ -232,6 +257,10 @@ def run_publish_bench(deliveries: int = 20000, concurrency: int = 8, database_ur
             "engine_seconds": round(engine_seconds, 2),
             "bare_seconds": round(bare_seconds, 2),
             "bare_sequential_per_s": round(deliveries / sequential_seconds, 1),
+            # CPU per delivery on the sending side (the publish worker's processes / the bare loop's process):
+            # steadier than the rates on a shared machine.
+            "engine_cpu_ms": round(engine_cpu / deliveries * 1000, 3) if engine_cpu is not None else None,
+            "bare_cpu_ms": round(bare_cpu / deliveries * 1000, 3),
             "concurrency": concurrency,
             "bare_concurrency": concurrency,
             "signatures": len(SECRETS),
@@ -267,3 +296,6 @@ def register(bench_app: typer.Typer) -> None:
         print(f"bare httpx loop: {result['bare_per_s']:.0f} posts/s ({result['bare_concurrency']} in flight, "
               f"own process); one at a time: {result['bare_sequential_per_s']:.0f} posts/s")
         print(f"ratio (engine / bare): {result['ratio']:.2f}; duplicates: {result['duplicates']}")
+        if result["engine_cpu_ms"] is not None:
+            print(f"CPU per delivery: engine {result['engine_cpu_ms']:.2f} ms, bare loop {result['bare_cpu_ms']:.2f} ms"
+                  f"; load average {result['load_average'][0]:.1f} on {result['cores']} cores")

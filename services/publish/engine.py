@@ -268,11 +268,30 @@ _RECORD = (update(_table).where(_table.c.id == bindparam("_id", type_=_table.c.i
                    claimed_by=None, claimed_until=None))
 
 
+_attempts = DeliveryAttempt.__table__
+
+
+def _latest_attempt(column: Any) -> Any:  # noqa: ANN401
+    return (select(column).where(_attempts.c.delivery_id == _table.c.id).order_by(_attempts.c.id.desc()).limit(1)
+            .correlate(_table).scalar_subquery())
+
+
+# Delivered rows (no remote id to keep): their time and status come from the attempt just logged, so the whole
+# batch is one UPDATE ... WHERE id IN (...), not one parameter set per row.
+_DELIVERED = (update(_table)
+              .values(status="delivered", last_error=None, next_attempt_at=None, claimed_by=None, claimed_until=None,
+                      delivered_at=_latest_attempt(_attempts.c.started_at),
+                      last_status_code=_latest_attempt(_attempts.c.status_code))
+              .execution_options(synchronize_session=False))
+
+
 def record(target: TargetBase, items: list[Claimed], report: DrainReport) -> None:
     settings = get_settings()
     schedule = schedule_for(target)
     now = utcnow()
-    attempts, updates = [], []
+    attempts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    delivered: list[int] = []
     worker = worker_name()
     gone_reason = None
     before = (report.delivered, report.retrying, report.failed)
@@ -307,11 +326,17 @@ def record(target: TargetBase, items: list[Claimed], report: DrainReport) -> Non
                                 "error": error.reason, "attempts": item.attempt})
         if error is not None and error.gone:
             gone_reason = error.reason
-        updates.append(change)
+        if error is None and change["_remote_id"] is None:
+            delivered.append(item.delivery_id)  # the common case: one statement for all of them, below
+        else:
+            updates.append(change)
     report.sent += len(items)
     with session_scope() as session:
         session.execute(DeliveryAttempt.__table__.insert(), attempts)
-        session.execute(_RECORD, updates)
+        if delivered:
+            session.execute(_DELIVERED.where(_table.c.id.in_(delivered)))
+        if updates:
+            session.execute(_RECORD, updates)
         disabled = target_state.record_outcomes(
             session, target.name, any(i.error is None for i in items), any(i.error is not None for i in items),
             target.disable_after or settings.disable_after)
