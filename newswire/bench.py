@@ -109,18 +109,29 @@ class _PageServer(ThreadingHTTPServer):
         pass
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive, no request log: the base of the bench's local servers."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *_args) -> None:  # noqa: ANN002
+        pass
+
+
+def serve(handler: type[BaseHTTPRequestHandler], name: str) -> tuple[ThreadingHTTPServer, str]:
+    """A threading HTTP server on a free port of 127.0.0.1, serving from a daemon thread; returns it and its URL."""
+    server = _PageServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
 class PageServer:
     """Serves the pages on 127.0.0.1 under any prefix: /<pass>/<i>/<name>.html -> the page <name>.html."""
 
     def __init__(self, pages: dict[str, bytes]) -> None:
         served = pages
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *_args) -> None:  # noqa: ANN002
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802
                 name = self.path.split("?", 1)[0].rsplit("/", 1)[-1]
                 body = served.get(name)
@@ -136,10 +147,7 @@ class PageServer:
                 except OSError:
                     pass
 
-        self.server = _PageServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, name="bench-pages", daemon=True)
-        self.thread.start()
+        self.server, self.base = serve(Handler, "bench-pages")
 
     def url(self, prefix: str, index: int, name: str) -> str:
         return f"{self.base}/{prefix}/{index}/{name}"

@@ -61,7 +61,9 @@ def up(
             supervisor.start(child)
 
     table = Table(title="Newswire is up", show_header=False)
-    table.add_row("API", f"http://{host}:{port}  (health: /healthz, feeds: /feeds/all.json /feeds/all.atom)")
+    table.add_row("API", f"http://{host}:{port}  (health: /healthz, feeds: /feeds/all.json /feeds/all.atom; "
+                         "everything else needs a token: Authorization: Bearer ...)")
+    table.add_row("First token", "newswire token create --role operator  (printed once; read-only: --role read-only)")
     table.add_row("Redis", settings.broker_url + ("  (bundled, append-only)" if settings.embedded_redis else ""))
     table.add_row("Database", settings.sqlalchemy_url.split("@")[-1] if "@" in settings.sqlalchemy_url else settings.sqlalchemy_url)
     table.add_row("Console", f"http://{host}:{port}/console  (sign in with a token: newswire token create --role operator)")
@@ -364,6 +366,9 @@ _register_publish_bench(bench_app)
 from newswire.bench_enrich import register as _register_enrich_bench  # noqa: E402  (issue 10)
 
 _register_enrich_bench(bench_app)
+from newswire.bench_soak import register as _register_soak_bench  # noqa: E402  (issue 8)
+
+_register_soak_bench(bench_app)
 
 
 if __name__ == "__main__":  # pragma: no cover

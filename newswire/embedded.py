@@ -1,5 +1,5 @@
 """An embedded pipeline in child processes: Redis (bundled, on a free port, unless a URL is given), a database
-(SQLite in a folder, unless a URL is given), one Celery worker per stage and optionally the API.
+(SQLite in a folder, unless a URL is given), one Celery worker per stage and optionally the API and the scheduler.
 
 Used by the test suite and by ``newswire bench``: the same real parts as ``newswire up``.
 """
@@ -23,7 +23,7 @@ import httpx
 from shared.redis_client import redis_from_url
 from shared.redis_server import free_port, start_redis
 from shared.settings import STAGES
-from newswire.supervisor import api_command, worker_command
+from newswire.supervisor import api_command, scheduler_command, worker_command
 
 
 def reset_process_state() -> None:
@@ -67,11 +67,14 @@ class EmbeddedPipeline:
     stages: tuple[str, ...] = STAGES
     concurrency: dict[str, int] = field(default_factory=dict)
     api: bool = True
+    scheduler: bool = False  # Celery beat, as `newswire up` runs it (``newswire bench soak`` measures it)
     extra_worker_args: list[str] = field(default_factory=list)
     workdir: Path | None = None
 
     processes: dict[str, subprocess.Popen] = field(default_factory=dict, init=False)
     api_url: str | None = field(default=None, init=False)
+    token: str | None = field(default=None, init=False)  # an operator token of this pipeline's API
+    _client: httpx.Client | None = field(default=None, init=False)
     _own_workdir: bool = field(default=False, init=False)
     _redis: subprocess.Popen | None = field(default=None, init=False)
 
@@ -112,6 +115,11 @@ class EmbeddedPipeline:
         env = self.child_env()
         subprocess.run([sys.executable, "-m", "newswire.cli", "migrate"], env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if self.api:  # no token, no access: the pipeline's own operator token, as `newswire token create` makes
+            created = subprocess.run(
+                [sys.executable, "-m", "newswire.cli", "token", "create", "--role", "operator", "--name",
+                 "embedded pipeline"], env=env, check=True, capture_output=True, text=True)
+            self.token = created.stdout.strip().splitlines()[-1]
         for stage in self.stages:
             command = worker_command(stage, self.concurrency.get(stage), loglevel="INFO") + self.extra_worker_args
             self._spawn(f"worker-{stage}", command, env)
@@ -119,7 +127,21 @@ class EmbeddedPipeline:
             port = free_port()
             self._spawn("api", api_command("127.0.0.1", port), env)
             self.api_url = f"http://127.0.0.1:{port}"
+        if self.scheduler:
+            self._spawn("scheduler", scheduler_command(self.workdir, "INFO"), env)
         self.wait_ready()
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """The Authorization header of this pipeline's operator token."""
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    @property
+    def client(self) -> httpx.Client:
+        """An HTTP client that sends the operator token (give it full URLs or paths of the API)."""
+        if self._client is None:
+            self._client = httpx.Client(base_url=self.api_url or "", headers=self.auth, timeout=30)
+        return self._client
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
         log = open(self.logs / f"{name}.log", "ab", buffering=0)
@@ -156,6 +178,9 @@ class EmbeddedPipeline:
         raise RuntimeError(f"pipeline not ready after {timeout}s; logs in {self.logs}")
 
     def stop(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
         for process in self.processes.values():
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)

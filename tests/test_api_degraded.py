@@ -18,6 +18,9 @@ def test_api_without_redis_answers_503_with_reasons(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWIRE_")}
     env.update(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", DATABASE_URL=database, NEWSWIRE_DATA_DIR=str(tmp_path))
     subprocess.run([sys.executable, "-m", "newswire.cli", "migrate"], env=env, check=True, capture_output=True)
+    created = subprocess.run([sys.executable, "-m", "newswire.cli", "token", "create", "--role", "operator"], env=env,
+                             check=True, capture_output=True, text=True)
+    auth = {"Authorization": f"Bearer {created.stdout.strip().splitlines()[-1]}"}
     port = free_port()
     api = subprocess.Popen([sys.executable, "-m", "uvicorn", "services.api.app:app", "--port", str(port)], env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -34,11 +37,11 @@ def test_api_without_redis_answers_503_with_reasons(tmp_path: Path) -> None:
         assert "redis" in health.json()["missing"]
         assert health.json()["checks"]["database"] == "ok"
 
-        intake = httpx.post(base + "/ingest", json={"url": "https://example.com/a"}, timeout=60)
+        intake = httpx.post(base + "/ingest", json={"url": "https://example.com/a"}, headers=auth, timeout=60)
         assert intake.status_code == 503
         assert "nothing was accepted" in intake.json()["detail"]
 
-        assert httpx.get(base + "/articles", timeout=15).status_code == 200
+        assert httpx.get(base + "/articles", headers=auth, timeout=15).status_code == 200
         assert httpx.get(base + "/feeds/all.json", timeout=15).status_code == 200
     finally:
         api.terminate()

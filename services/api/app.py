@@ -22,6 +22,9 @@ from shared.store.blobs import put_blob
 from services.publish.formats import article_document
 
 app = FastAPI(title="Newswire", version="0.1.0", description="Ingest, clean, enrich and publish news.")
+from services.api.auth import install as _install_token_gate  # noqa: E402
+
+_install_token_gate(app)  # no token, no access: one gate for every route (see services/api/auth.py)
 
 
 @app.exception_handler(RequestValidationError)
@@ -96,7 +99,13 @@ def _invalid_body(errors: list[dict[str, Any]]) -> JSONResponse:
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": IngestBody.model_json_schema()}}}},
 )
 async def ingest_endpoint(request: Request) -> JSONResponse:
-    """Accept a URL to fetch, or a pushed page (html with the url it came from). Answers 202 with the article id."""
+    """Accept a URL to fetch, or a pushed page (html with the url it came from). Answers 202 with the article id.
+
+    Operator token only (audited as ``ingest.url``)."""
+    from starlette.concurrency import run_in_threadpool
+    from services.api.console.access import audit, require_operator
+
+    principal = await run_in_threadpool(require_operator, request, "ingest.url", None)
     raw = await request.body()
     if len(raw) > get_settings().max_body_bytes * 2 + 8192:
         return JSONResponse(status_code=413, content={"detail": "request body too large"})
@@ -104,10 +113,16 @@ async def ingest_endpoint(request: Request) -> JSONResponse:
         body = IngestBody.model_validate_json(raw)
     except ValidationError as exc:
         errors = [{"loc": list(e.get("loc", [])), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
+        await run_in_threadpool(audit, principal, "ingest.url", None, result="error", message="invalid request")
         return _invalid_body(errors)
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(ingest, body)
+    try:
+        answer = await run_in_threadpool(ingest, body)
+    except HTTPException as exc:
+        await run_in_threadpool(audit, principal, "ingest.url", body.url, result="error", message=str(exc.detail))
+        raise
+    await run_in_threadpool(audit, principal, "ingest.url", body.url, result="ok",
+                            detail={"pushed_html": body.html is not None})
+    return answer
 
 
 def ingest(body: IngestBody) -> JSONResponse:

@@ -140,19 +140,7 @@ def act_on_source(source_id: int, verb: str, request: Request) -> dict[str, Any]
     if verb not in ("pause", "resume", "fetch"):
         raise HTTPException(404, f"no action {verb!r}: pause, resume, fetch, push")
     principal = _operator(request, f"source.{verb}", f"source {source_id}")
-    if verb == "fetch":
-        from shared.celery_app import app as celery
-        from shared.payload import IngestRequest
-
-        _call(sources.get_view, source_id)
-        poll = IngestRequest(source_id=source_id, source_poll=True)
-        try:
-            celery.send_task("ingest.fetch", args=[poll.to_message()], queue="ingest")
-        except Exception as exc:  # noqa: BLE001
-            raise HTTPException(503, f"queue unavailable: {exc}") from exc
-        _audit(principal, "source.fetch", f"source {source_id}")
-        return {"id": source_id, "fetch_id": poll.fetch_id, "status": "polling"}
-    result = _call(getattr(sources, verb), source_id)
+    result = _call(getattr(sources, "fetch_now" if verb == "fetch" else verb), source_id)
     _audit(principal, f"source.{verb}", f"source {source_id}")
     return result
 

@@ -17,7 +17,7 @@ UNLIKELY = re.compile(
     r"shoutbox|sidebar|skyscraper|social|sponsor\w*|supplemental|agegate|pagination|pager|popup|"
     r"recommend\w*|share|sharing|subscribe|newsletter|copyright|disclaimer|toolbar|tags|hot-?news|"
     r"hot-?list|rank\w*|friend-?links?|flinks?|masthead|signup|promo|outbrain|taboola|modal|qrcode|erweima|"
-    r"login|search|widget)(?![a-z0-9])",
+    r"login|search|widget|tooltips?|popover|hover-?card|rollover(?:-[a-z]+)*-block)(?![a-z0-9])",
 )
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 
@@ -26,6 +26,9 @@ def names(class_id: str) -> str:
     """Class and id as lower-case words: camelCase split, so word boundaries fall where the author meant."""
     return _CAMEL.sub(r"\1-\2", class_id).lower()
 
+
+# Reader comments: never the story, however much text they hold (a post with 60 replies under it).
+COMMENTS = re.compile(r"(?<![a-z0-9])(?:comments?|comment-?list|replies|disqus)(?![a-z0-9])")
 
 # Tokens that keep a block in play despite an unlikely token (an "article-comments-count" is not a comment box).
 MAYBE = re.compile(r"and|article|body|column|content|main|shadow|text|story|entry|post|detail|endtext|artibody",
@@ -68,6 +71,7 @@ SECTION_END = re.compile(
     r"友情链接|今日推荐|编辑推荐|精彩推荐|网友评论|我要评论|发表评论|"
     r"related (articles|stories|posts|coverage|news|content)|more (stories|from|on this)|you may also like|"
     r"recommended( for you| stories)?|read (more|next)|most (popular|read)|trending|also read|see also|"
+    r"more( great)? [\w' ]{0,30}(stories|news|articles|coverage)|"
     r"comments?|leave a (reply|comment)|"
     # other languages: read also / related / most read / comments
     r"читайте( также)?|см\. также|похожие( статьи| материалы)?|самые популярные.*|популярное|отзывы|комментарии|"
@@ -112,6 +116,7 @@ PHOTO_CREDIT = re.compile(
     r"[|/]\s*(?:Getty Images|Shutterstock|AFP|Reuters|AP|EPA|Bloomberg)(?:\s+via\s+[\w ]+)?\s*$|"
     r"^[\w .'-]{2,60}\s*\|\s*[\w .'-]{2,40}\s*\|\s*(?:Getty Images|Shutterstock|AFP|Reuters)\s*$|"
     # Chinese captions end with the photographer or the picture source: ……周斌 摄, （视频截图）, （视觉中国）
+    r"\((?:photo |image )?credit:[^)]{1,80}\)\s*$|"
     r"(?:\s摄|摄影?\s*[)）]?|[（(](?:视频|网络)?截图[)）]|截图|[（(](?:视觉中国|资料图|新华社发|图虫创意|IC photo|东方IC)[)）]|"
     r"供图[)）]?|[（(]图(?:片)?(?:源|来源)?[:：][^)）]{1,20}[)）])\s*$",
 )
@@ -124,8 +129,92 @@ BARE_CREDIT = re.compile(
 META_LINE = re.compile(r"(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?\s*\d{1,2}[:：]\d{2}")
 
 
+# English furniture lines that carry words but no story: picture credits and gallery counters, video player
+# notices, social buttons, contributor notes, sign-up and follow-us promotions, citation and reuse notices.
+EN_FURNITURE = re.compile(
+    r"^\W*(?:"
+    r"(?:image|photo|picture|video)\s+(?:copyright|credit|courtesy)\b.{0,80}|"
+    r"(?:image|photo|picture|slide)\s+\d+\s+(?:of|/)\s+\d+|"
+    r"media playback is (?:unsupported|not supported) on your device|"
+    r"sharing is caring!?|like this:?|like loading\W*|explore further|tags|trending( news| now)?|"
+    r"getty images|shutterstock|popular on [\w .'-]{1,40}|related (?:roundup|topics?|coverage):.{0,80}|"
+    r"\(?(?:additional )?reporting by\b.{3,300}|"
+    r".{3,300}\bcontributed (?:reporting|to this (?:report|story|article))\b.{0,80}|"
+    r"(?:get|sign up for|subscribe to)\b.{0,80}\b(?:newsletters?|in your inbox)\b.{0,80}|"
+    r"subscribe\b.{0,120}|follow @?[\w.]+ on (?:twitter|facebook|instagram)\b.{0,400}|"
+    r"(?:have a (?:news )?tip|like this (?:story|article)|enjoy(?:ed)? this (?:story|article)|"
+    r"if you enjoyed this (?:story|article))\b.{0,400}|"
+    r"(?:reading time|read time|tempo de leitura|tiempo de lectura|lesezeit)\s*:?\s*\d+\s*\w*|\d+\s*min(?:ute)?s?\s+read|"
+    r"[\w .'-]{2,60}\s+via\s+(?:AP|Reuters|AFP|Getty Images|EPA)|"
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?:https?://)?(?:www\.)?(?:twitter|x|instagram|facebook)\.com/[\w.]+/?|"
+    r"chat with us (?:in|on) facebook messenger\b.{0,120}|"
+    r"citation:.{0,300}\bretrieved\b.{0,200}|this (?:document|article|material) is subject to copyright\b.{0,300}"
+    r")\W*$",
+    re.IGNORECASE,
+)
+# A staff byline line: "Jane Doe, AP Auto Writer", "Jane Doe and John Roe, Associated Press", "By Jane Doe, Staff".
+STAFF_BYLINE = re.compile(
+    r"^(?:by\s+)?[A-Z][\w.'-]+(?:\s+[A-Z][\w.'-]+){1,3}(?:,?\s+and\s+[A-Z][\w.'-]+(?:\s+[A-Z][\w.'-]+){1,3})?,\s+"
+    r"(?:(?:the\s+)?associated press|ap|reuters|afp|bloomberg|cnn|staff)(?:\s+[\w ]{0,40}(?:writer|reporter|correspondent))?$",
+    re.IGNORECASE,
+)
+
+
+# A line that is only a written-out date and time (Monday, November 18, 2019, 04:05 pm PT; sexta-feira, 22 de
+# outubro de 2010 às 20:13): the page's time stamp, not prose. One year only: a range of dates may be an event's.
+MONTH_NAMES = (r"jan(?:uary|eiro)?|feb(?:ruary)?|fev(?:ereiro)?|mar(?:ch|ço|co)?|apr(?:il)?|abr(?:il)?|may|maio|mai|jun[eio]?|"
+               r"jul[yio]?|aug(?:ust)?|ago(?:sto)?|sep(?:t|tember)?|set(?:embro)?|oct(?:ober)?|out(?:ubro)?|nov(?:ember|embro)?|"
+               r"dec(?:ember)?|dez(?:embro)?|dic(?:iembre)?|enero|febrero|marzo|mayo|junio|julio|septiembre|octubre|noviembre|"
+               r"januar|februar|märz|oktober|dezember|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre")
+DAY_NAMES = (r"mon(?:day)?|tue(?:s|sday)?|wed(?:nesday)?|thu(?:rs|rsday)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?|"
+             r"segunda|terça|quarta|quinta|sexta|sábado|domingo|feira|lunes|martes|miércoles|jueves|viernes|"
+             r"montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche")
+DATE_FILLER = r"published|updated|posted|first|last|modified|on|at|de|às|um|am|pm|a\.m\.|p\.m\.|the|le|à|el|(?-i:[A-Z]{2,4})"
+DATE_TOKEN = re.compile(rf"\b(?:{MONTH_NAMES}|{DAY_NAMES})\b\.?|\d+(?:st|nd|rd|th)?|\b(?:{DATE_FILLER})\b|[\W_]+",
+                        re.IGNORECASE)
+DATE_WORD = re.compile(rf"\b(?:{MONTH_NAMES}|{DAY_NAMES})\b", re.IGNORECASE)
+A_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+
+
+def is_date_line(text: str) -> bool:
+    if len(text) > 80 or len(A_YEAR.findall(text)) != 1:
+        return False
+    if not DATE_WORD.search(text):
+        return False
+    return DATE_TOKEN.sub("", text).strip() == ""
+
+
+# A note on how reader comments are moderated (comments are not the story, nor are the rules for them).
+COMMENT_NOTE = re.compile(
+    r"\b(?:comments?|comentários?|comentarios?|kommentare?|commentaires?|commenti)\b.{0,160}"
+    r"(?:\b(?:moderat\w*|moderad\w*|moderiert\w*|modér\w*)|"
+    r"\b(?:will not|won't|must|não serão|no serán|werden nicht)\s+(?:be\s+)?(?:approved|aprovad\w*|aprobad\w*|freigeschaltet))|"
+    r"\b(?:moderat\w*|moderad\w*)\b.{0,60}\b(?:comments?|comentários?|comentarios?)\b",
+    re.IGNORECASE,
+)
+# A post's meta line: who posted it, when, under which category and tags.
+POST_META = re.compile(
+    r"\b(?:posted|published|written|publicad[oa]|escrito|pubblicato|veröffentlicht|publié)\s+(?:by|por|da|von|par)\b"
+    r".{0,160}\b(?:tags?|categor(?:y|ies|ia|ias|ie)|filed under|marcadores)\b",
+    re.IGNORECASE,
+)
+
+
+# A bracketed call to action (【点击投票】, 【立即下载】, [戳这里]): a promotion, not the story.
+ZH_CALL_TO_ACTION = re.compile(r"[【\[]\s*(?:点击|立即|马上|戳这里|扫码|长按)[^】\]]{0,10}[】\]]")
+
+
 def is_ui_line(text: str) -> bool:
     if len(text) <= 100 and UI_LINE.match(text) is not None:
+        return True
+    if len(text) <= 500 and EN_FURNITURE.match(text) is not None:
+        return True
+    if len(text) <= 120 and STAFF_BYLINE.match(text) is not None:
+        return True
+    if is_date_line(text):
+        return True
+    if len(text) <= 250 and (COMMENT_NOTE.search(text) or POST_META.search(text)
+                             or ZH_CALL_TO_ACTION.search(text)):
         return True
     if len(text) <= 400 and PHOTO_CREDIT.search(text) is not None:
         return True
@@ -142,5 +231,12 @@ def is_section_end(text: str) -> bool:
     return len(text) <= 40 and SECTION_END.match(text.strip()) is not None
 
 
+# What an interviewer says (记者：你怎样看待……？): a question or a sentence after the role, not a name.
+_SAID = re.compile(r"[。？?！!…”」]$")
+
+
 def is_credit_line(text: str) -> bool:
-    return len(text) <= 60 and CREDIT_LINE.match(text) is not None
+    if len(text) > 60 or (match := CREDIT_LINE.match(text)) is None:
+        return False
+    rest = text[match.end():].strip()
+    return not (match.group(1) == "记者" and len(rest) > 4 and _SAID.search(rest))

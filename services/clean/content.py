@@ -40,6 +40,8 @@ CANDIDATE_BONUS = {"div": 5, "article": 8, "section": 3, "main": 5, "td": 3, "pr
                    "form": -3, "ul": -3, "ol": -3, "dl": -3, "li": -3, "th": -5, "address": -3,
                    "h1": -5, "h2": -5, "h3": -5, "h4": -5, "h5": -5, "h6": -5}
 CAPTION_TAGS = frozenset({"figcaption"})
+# Blocks named as a picture's caption (div.caption, .image-caption, .imageEmbedCaption, .wp-caption-text).
+CAPTION_NAMES = re.compile(r"caption", re.IGNORECASE)
 
 _CJK = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\u3040-\u30ff]")
 _COMMAS = re.compile("[,，、;；。]")
@@ -103,7 +105,9 @@ def prune(root: HtmlElement, by_names: bool = True) -> None:
     """Remove what is never story text: scripts, styles, controls, navigation, and blocks named as furniture.
 
     A block named as furniture that holds over half the page's text is kept (some sites wrap the whole page in
-    an "advertisement-off-canvas" or "header" div); scoring sorts it out.
+    an "advertisement-off-canvas" or "header" div); scoring sorts it out. Reader comments are the exception: a
+    short post under a long thread of replies is still the story (if nothing is left, extract_body reads the
+    page again without this step).
     """
     etree.strip_elements(root, etree.Comment, etree.ProcessingInstruction, *DROP_TAGS, with_tail=False)
     doomed = []
@@ -115,8 +119,9 @@ def prune(root: HtmlElement, by_names: bool = True) -> None:
             continue
         if by_names:
             names = boilerplate.names(_class_id(el))
-            if names.strip() and boilerplate.UNLIKELY.search(names) and not boilerplate.MAYBE.search(names):
-                if sizes[el].total <= 0.5 * body_size:
+            if (names.strip() and boilerplate.UNLIKELY.search(names) and not boilerplate.MAYBE.search(names)
+                    and not _embeds_a_post(el)):
+                if sizes[el].total <= 0.5 * body_size or boilerplate.COMMENTS.search(names):
                     doomed.append(el)
                     continue
         style = el.get("style")
@@ -127,6 +132,15 @@ def prune(root: HtmlElement, by_names: bool = True) -> None:
     for el in doomed:
         if el.getparent() is not None:
             _drop_keep_tail(el)
+
+
+EMBEDDED_POST = re.compile(r"(?<![a-z0-9-])(?:twitter-tweet|instagram-media|tiktok-embed|bluesky-embed|"
+                           r"fb-post|reddit-embed-bq)(?![a-z0-9-])")
+
+
+def _embeds_a_post(el) -> bool:  # noqa: ANN001
+    """A "social-embed" wrapper around a quoted tweet or post: the quote is part of the story, not a share bar."""
+    return any(EMBEDDED_POST.search(q.get("class") or "") for q in el.iter("blockquote"))
 
 
 def _drop_keep_tail(el) -> None:  # noqa: ANN001
@@ -226,6 +240,15 @@ def score(root: HtmlElement, stats: dict) -> dict:
     return scores
 
 
+CAPTION_MAX = 600  # characters: a block named "caption" holding more is a container, not a caption
+
+
+def _is_caption(el) -> bool:  # noqa: ANN001
+    names = _class_id(el)
+    return (bool(names.strip()) and CAPTION_NAMES.search(names) is not None
+            and len(el.text_content()) <= CAPTION_MAX)
+
+
 def _lines(node: HtmlElement) -> list[Line]:
     """The node's text as lines: a block element or <br> ends a line; links are counted per line."""
     lines: list[Line] = []
@@ -262,9 +285,9 @@ def _lines(node: HtmlElement) -> list[Line]:
         if is_block:
             flush()
             block_tag[0] = tag
-            caption[0] = in_caption or tag in CAPTION_TAGS
+            caption[0] = in_caption or tag in CAPTION_TAGS or _is_caption(el)
         in_link = in_link or tag == "a"
-        in_caption = in_caption or tag in CAPTION_TAGS
+        in_caption = in_caption or tag in CAPTION_TAGS or (is_block and _is_caption(el))
         text(el.text, in_link)
         for child in el:
             walk(child, in_link, in_caption)
@@ -280,8 +303,15 @@ def _lines(node: HtmlElement) -> list[Line]:
 
 
 def _siblings(top, scores: dict, stats: dict) -> list:  # noqa: ANN001
-    """Readability's sibling step: the story often spans the top candidate and some of its siblings."""
+    """Readability's sibling step: the story often spans the top candidate and some of its siblings.
+
+    As in readability, a top candidate that is its parent's only element is replaced by that parent; here only
+    through table rows and tables, so a <td> in a one-cell layout table has the tables beside it (a data table
+    after the text) as siblings."""
     parent = top.getparent()
+    while parent is not None and _tag(parent) in ("tr", "tbody", "table") and len(parent) == 1 \
+            and stats.get(parent) and stats[parent].total == stats[top].total:
+        top, parent = parent, parent.getparent()
     if parent is None:
         return [top]
     threshold = max(10.0, scores.get(top, 0) * 0.2)
@@ -299,7 +329,7 @@ def _siblings(top, scores: dict, stats: dict) -> list:  # noqa: ANN001
             keep.append(sibling)
             continue
         s = stats.get(sibling)
-        if s is None or _tag(sibling) not in ("p", "blockquote", "pre", "h2", "h3", "h4"):
+        if s is None or _tag(_unwrap(sibling)) not in ("p", "blockquote", "pre", "h2", "h3", "h4"):
             continue
         density = s.links / s.total if s.total else 1
         if s.total > 80 and density < 0.25:
@@ -307,6 +337,13 @@ def _siblings(top, scores: dict, stats: dict) -> list:  # noqa: ANN001
         elif 0 < s.total <= 80 and density == 0 and re.search(r"[.。!?！？]\s*$", sibling.text_content() or ""):
             keep.append(sibling)
     return keep
+
+
+def _unwrap(el):  # noqa: ANN001, ANN202
+    """A wrapper that holds one element and no text of its own (<div><p>lead</p></div>) stands for that element."""
+    while len(el) == 1 and not (el.text or "").strip() and not (el[0].tail or "").strip() and _tag(el[0]):
+        el = el[0]
+    return el
 
 
 def _ancestors(el) -> list:  # noqa: ANN001
@@ -351,6 +388,58 @@ def _parts(top, scores: dict, stats: dict) -> list:  # noqa: ANN001
     return taken[1:]
 
 
+_DATE = re.compile(r"(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}|\d{1,2}/\d{1,2}/(?:19|20)\d{2}")
+POST_MIN = 200  # weighted characters each post of a listing holds
+POST_LEVELS = 6
+
+
+def _first_post(top, root: HtmlElement, stats: dict) -> HtmlElement | None:  # noqa: ANN001
+    """On a page that lists several dated posts (a blog's archive page), the story is the first post.
+
+    The posts are found as a family of same-tag, same-class blocks around the top candidate (at least three, none
+    inside another, none in a list or link, each with real prose) with a date between every two of them (each
+    post's own title and time line). Then the first (newest) post is the page's story, whichever post scored best.
+    """
+    for node in [top, *top.iterancestors()][:POST_LEVELS]:
+        cls = node.get("class")
+        if not cls or _tag(node) in ("html", "body"):
+            continue
+        family = [el for el in root.iter(node.tag) if el.get("class") == cls]
+        members = set(family)
+        family = [el for el in family if not any(a in members for a in el.iterancestors())]
+        if len(family) < 3 or node not in family:
+            continue
+        for el in family:
+            s = stats.get(el)
+            if s is None or s.total < POST_MIN or s.links > 0.25 * s.total:
+                return None
+            if any(_tag(a) in ("ul", "ol", "li", "a") for a in el.iterancestors()):
+                return None
+        order = {el: i for i, el in enumerate(root.iter())}
+        everything = list(root.iter())
+        for before, after in zip(family, family[1:]):
+            end = order[before] + sum(1 for _ in before.iter())
+            between = [before.tail or ""]
+            for el in everything[end:order[after]]:
+                if not any(a is after for a in el.iter()):
+                    between.append(el.text or "")
+                between.append(el.tail or "")
+            if not _DATE.search("".join(between)):
+                return None
+        return family[0] if family[0] is not top else None
+    return None
+
+
+_SENTENCE_END = re.compile(r"[.!?。！？][\"'”’)）]?$")
+
+
+def _linked_prose(line: Line) -> bool:
+    """A paragraph of prose that links many of its words (sources cited inline) is still the story's text; a
+    link list or a teaser's headline is not: it is not a long <p> ending as a sentence, or is all link."""
+    return (line.tag == "p" and line.units >= 100 and 3 * line.link_units <= 2 * line.units
+            and _SENTENCE_END.search(line.text) is not None)
+
+
 def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[Line], list[str], list[str]]:
     """Drop link lines, boilerplate and credit lines; cut at a "related stories" heading once the story is in."""
     kept: list[tuple[Line, bool]] = []
@@ -361,7 +450,7 @@ def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[Line], list
         if line.caption:
             captions.append(text)
             continue
-        if line.units and line.link_units / line.units > 0.5:
+        if line.units and line.link_units / line.units > 0.5 and not _linked_prose(line):
             keep = False
         elif boilerplate.has_phrase(text) and line.units < 200:
             keep = False
@@ -430,7 +519,8 @@ def _read(root: HtmlElement, by_names: bool, title: str | None) -> Body:
     if not scores:
         return Body([], None)
     top = max(scores, key=scores.get)
-    nodes = _siblings(top, scores, stats) + _parts(top, scores, stats)
+    first = _first_post(top, root, stats)
+    nodes = [first] if first is not None else _siblings(top, scores, stats) + _parts(top, scores, stats)
     order = {el: i for i, el in enumerate(root.iter())}
     lines: list[Line] = []
     for node in sorted(set(nodes), key=order.__getitem__):

@@ -21,6 +21,7 @@ _SPACE = re.compile(r"\s+")
 _HAN = re.compile("[\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 HEADER_SIZE = 200  # characters after the headline read as its info line (作者, 来源, time)
+FOOTER_SIZE = 300  # characters after the story's last line read as its post line (由某某发表于 ...)
 DATE_SCAN = 300_000  # characters of visible text searched for date lines
 NEAR_TITLE = 1500  # characters after the headline where its date line is looked for
 TITLE_SEPARATORS = re.compile(r"(?<=[\u4e00-\u9fff”」）)])-(?=[\u4e00-\u9fff])|\s+[-|–—·:]\s+|\s*[_｜|]\s*|\s*--\s*|\s*——\s*|\s+::\s+|\s*»\s*")
@@ -273,7 +274,7 @@ def _published(root: HtmlElement, metas: dict, ld: list[dict], page_text: str, t
 # ------------------------------------------------------------------ authors and source
 
 _ZH_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,4}$")
-_ROLE = re.compile(r"(?:首席|资深|特约|见习|实习)?(?:记者|通讯员|实习生|作者|撰文|执笔人?|采写|撰稿|文字|文\s*[/／]|^文\s*[:：])\s*[:：]?")
+_ROLE = re.compile(r"(?:首席|资深|特约|见习|实习)?(?:记者|通讯员|实习生|作者|撰文|执笔人?|采写|撰稿|文字|文\s*[/／]|^文\s*[:：])\s*[:：/／]?")
 _PAREN = re.compile(r"[（(]([^（()）\n]{2,40})[)）]")
 _EDITOR = re.compile(r"(?:责任编辑|责编|编辑)\s*[:：]\s*([^\n]{2,30})")
 _CLOSING = re.compile(r"[（(]([^（()）\n]{2,30})[)）]\s*$")
@@ -283,6 +284,10 @@ _LEADING_NAMES = re.compile(r"^\s*([\u4e00-\u9fff·]{2,4}(?:[、 ][\u4e00-\u9fff
 _NAMES_LINE = re.compile(r"^\s*[\u4e00-\u9fff·]{2,4}(?:[、\s]+[\u4e00-\u9fff·]{2,4}){0,2}\s*$")
 _NOT_NAMES = ("记者", "编辑", "通讯员", "报道", "摄", "整理", "综合", "整合", "来源", "新华社", "本报", "实习生",
               "发自", "电讯", "快讯", "评论", "我来说", "阅读", "网友", "点击", "作者", "图片", "专稿", "特稿")
+_RUN_ON = re.compile(r"(?<=[\u4e00-\u9fff])(本报|本刊|本台|\d)")
+# Who posted a blog or forum post: 由海姑娘张贴 @ 2005-03-21, 发布时间 2005/03/15 22:36:13 by duscha.
+_POSTED_BY = re.compile(r"由\s*([\u4e00-\u9fff\w·]{2,12}?)\s*(?:张贴|发表|发布|上传)|"
+                        r"(?:发布|发表|张贴)(?:时间|于)?[\d/:\-\s年月日]{6,30}\bby\s+([A-Za-z][\w.\-]{1,30})")
 _EN_BY = re.compile(r"^\s*(?:by|written by|posted by|reporting by)\s*[:\-]?\s+(.{2,80})$", re.IGNORECASE)
 
 
@@ -291,7 +296,12 @@ def _names_after(text: str) -> list[str]:
     names = []
     # Two-character names are often padded to three with a space (周　炜): join single characters back.
     text = re.sub(r"(?<![\u4e00-\u9fff])([\u4e00-\u9fff])\s+([\u4e00-\u9fff])(?![\u4e00-\u9fff])", r"\1\2", text)
-    for token in re.split(r"[\s、，,]+", text.strip()):
+    # Text read across elements runs together (刘国栋 周炜本报记者 王燕平 柏建斌2003-7-24): "本报" (the paper's own
+    # next byline) and digits end a name.
+    text = _RUN_ON.sub(r" \1", text)
+    for token in re.split(r"[\s、，,&＆]+", text.strip()):
+        if token.endswith((":", "：")) and len(token) > 1:
+            break  # the next field's label (来源：, 发布日期：): the byline is over
         token = token.strip("：:()（）[]【】")
         if not token:
             continue
@@ -310,14 +320,16 @@ def _after_roles(text: str) -> list[str]:
     return names
 
 
-def zh_authors(lines: list[str], header: str, credits: list[str] = ()) -> list[str]:
+def zh_authors(lines: list[str], header: str, credits: list[str] = (), footer: str = "") -> list[str]:
     """Chinese bylines, most explicit first.
 
     1. a bracketed byline in the first or last lines: （记者 陆一夫）, 据新华社拉萨电（记者 格桑边觉）;
     2. a short byline line near the headline or at either end: 澎湃新闻记者 贺梨萍, 作者：郭励弘, 采写：... 林子沛;
     3. a closing bracket of names: （马强 刘相宜）, （姚峰 上海报道）;
     4. a name/outlet credit line: 石佳/中国青年报;
-    5. the editor (责任编辑：...) when nothing else names anyone.
+    5. who posted it, on a blog or forum: 由海姑娘张贴 @ ..., 发布时间 ... by duscha (``footer``: the text after
+       the story);
+    6. the editor (责任编辑：...) when nothing else names anyone.
     """
     ends = (lines[:3] + lines[-5:] if len(lines) > 8 else lines) + list(credits)
     for line in ends:
@@ -335,6 +347,11 @@ def zh_authors(lines: list[str], header: str, credits: list[str] = ()) -> list[s
             return [match.group(1)]
     if match := _BRACKET_NAME.search(header):
         return [match.group(1)]
+    for text in (*credits, footer):
+        if match := _POSTED_BY.search(text):
+            name = match.group(1) or match.group(2)
+            if not any(word in name for word in _NOT_NAMES):
+                return [name]
     for text in (*reversed(lines[-3:]), *credits, header):
         if (match := _EDITOR.search(text)) and (names := _names_after(match.group(1))):
             return names
@@ -438,7 +455,10 @@ def finish(meta: Meta, lines: list[str], credits: list[str] = ()) -> None:
         header = ""
         if meta.title and (at := meta.page_text.find(meta.title)) >= 0:
             header = meta.page_text[at + len(meta.title): at + len(meta.title) + HEADER_SIZE]
-        names = zh_authors(lines, header, credits)
+        footer = ""
+        if lines and (at := meta.page_text.find(lines[-1])) >= 0:
+            footer = meta.page_text[at + len(lines[-1]): at + len(lines[-1]) + FOOTER_SIZE]
+        names = zh_authors(lines, header, credits, footer)
         if names:
             meta.authors = names
         meta.source_name = source_name(lines, meta.page_text)

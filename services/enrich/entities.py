@@ -63,43 +63,52 @@ def en_tokens(text: str) -> list[tuple[str, int, int]]:
     return [(m.group(), m.start(), m.end()) for m in _EN_TOKEN.finditer(text)]
 
 
+_EN_WORD_CACHE: dict[str, tuple[str, ...]] = {}
+
+
+def _en_word(word: str) -> tuple[str, ...]:
+    """A word's own features and the strings its neighbours read (kept per word: text repeats words)."""
+    cached = _EN_WORD_CACHE.get(word)
+    if cached is None:
+        lower, shape = word.lower(), _shape(word)
+        case = "T" if word.istitle() else "U" if word.isupper() else "L"
+        cached = (lower, shape, "w=" + lower, "s=" + shape, "p3=" + lower[:3], "x3=" + lower[-3:], "x2=" + lower[-2:],
+                  "t=" + case, "-2w=" + lower, "-2s=" + shape, "-1w=" + lower, "-1s=" + shape,
+                  "1w=" + lower, "1s=" + shape, "2w=" + lower, "2s=" + shape)
+        if len(_EN_WORD_CACHE) > 200_000:
+            _EN_WORD_CACHE.clear()
+        _EN_WORD_CACHE[word] = cached
+    return cached
+
+
 def en_features(words: list[str]) -> list[list[str]]:
-    lowered = [w.lower() for w in words]
-    shapes = [_shape(w) for w in words]
-    feats: list[list[str]] = []
+    """CoNLL-style token features: the word, its shape, affixes and case, its neighbours' words and shapes."""
+    info = [_en_word(word) for word in words]
     n = len(words)
-    for i, word in enumerate(words):
-        f = [
-            "b", "w=" + lowered[i], "s=" + shapes[i], "p3=" + lowered[i][:3], "x3=" + lowered[i][-3:],
-            "x2=" + lowered[i][-2:], "t=" + ("T" if word.istitle() else "U" if word.isupper() else "L"),
-        ]
+    feats: list[list[str]] = []
+    for i in range(n):
+        own = info[i]
+        f = ["b", *own[2:8]]
         if i == 0:
             f.append("BOS")
-        for offset in (-2, -1, 1, 2):
-            j = i + offset
-            if 0 <= j < n:
-                f.append(f"{offset}w={lowered[j]}")
-                f.append(f"{offset}s={shapes[j]}")
-            else:
-                f.append(f"{offset}pad")
+        # neighbours at -2, -1, +1, +2: the word and shape as seen from here
+        f.extend(info[i - 2][8:10] if i >= 2 else ("-2pad",))
+        f.extend(info[i - 1][10:12] if i >= 1 else ("-1pad",))
+        f.extend(info[i + 1][12:14] if i + 1 < n else ("1pad",))
+        f.extend(info[i + 2][14:16] if i + 2 < n else ("2pad",))
         if i > 0:
-            f.append(f"-1w|w={lowered[i - 1]}|{lowered[i]}")
+            f.append(f"-1w|w={info[i - 1][0]}|{own[0]}")
         if i + 1 < n:
-            f.append(f"w|+1w={lowered[i]}|{lowered[i + 1]}")
+            f.append(f"w|+1w={own[0]}|{info[i + 1][0]}")
         feats.append(f)
     return feats
 
 
-@lru_cache(maxsize=1)
 def _jieba():  # noqa: ANN202
-    import logging
+    """jieba (its dictionary loaded once per process) and its dictionary's part of speech per word."""
+    from services.enrich import segment
 
-    import jieba
-    import jieba.posseg
-
-    jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
-    return jieba, jieba.posseg.dt.word_tag_tab
+    return segment.tokenizer(), segment.word_tags()
 
 
 def _char_class(char: str) -> str:
@@ -112,57 +121,84 @@ def _char_class(char: str) -> str:
     return "P"
 
 
-def _segment(text: str) -> list[tuple[str, str]]:
-    """jieba's words (its HMM joins the words its dictionary lacks, names mostly) and the part of speech
-    its dictionary gives them ("unk" for a new word). jieba.posseg's own HMM tagging measured no better
-    and 1.6 times slower."""
-    jieba, tags = _jieba()
-    return [(word, tags.get(word, "unk" if _HAN.search(word) else "x")) for word in jieba.cut(text, HMM=True)]
-
-
 # People's Daily text (the training data) writes punctuation, digits and Latin letters full-width; the web
-# mostly writes them ASCII. Features read the full-width form (one character for one: offsets hold).
+# mostly writes them ASCII. Characters are read in the full-width form, words are cut from the ASCII form
+# (one character for one: offsets hold), so training and web text look alike to the tagger.
 _FULL_WIDTH = {code: code + 0xFEE0 for code in range(0x21, 0x7F)}
+_HALF_WIDTH = {code + 0xFEE0: code for code in range(0x21, 0x7F)}
+_ZH_CHAR_CACHE: dict[str, tuple[str, ...]] = {}
+
+
+def _zh_char(char: str) -> tuple[str, ...]:
+    """A character's own features: the character, its class, surname and suffix flags."""
+    cached = _ZH_CHAR_CACHE.get(char)
+    if cached is None:
+        own = ["c=" + char, "k=" + _char_class(char)]
+        if char in SURNAMES:
+            own.append("sur")
+        if char in PLACE_SUFFIX:
+            own.append("locsuf")
+        if char in ORG_SUFFIX:
+            own.append("orgsuf")
+        cached = tuple(own)
+        if len(_ZH_CHAR_CACHE) > 100_000:
+            _ZH_CHAR_CACHE.clear()
+        _ZH_CHAR_CACHE[char] = cached
+    return cached
+
+
+def _words(text: str) -> list[tuple[str, str]]:
+    """jieba's words of the text, each with the part of speech jieba's dictionary gives it ("unk" for a
+    word it lacks: its HMM joined it, mostly a name). Words are cut from the ASCII form of the text."""
+    from services.enrich import segment
+
+    tags = segment.word_tags()
+    return [(word, tags.get(word) or ("unk" if _HAN.search(word) else "x"))
+            for word in segment.cut(text.translate(_HALF_WIDTH))]
 
 
 def zh_features(text: str) -> list[list[str]]:
+    """Per character: the character, its neighbours within two (and the pairs it forms with the next and
+    previous one, and those two together), its class, surname
+    and suffix flags; the word jieba puts it in (the word, its part of speech, the character's place in
+    it) and the places of its neighbours. Built column by column (list comprehensions: this runs on every
+    character of every Chinese lead)."""
+    words = _words(text)
     text = text.translate(_FULL_WIDTH)
-    pos: list[str] = [""] * len(text)
-    word_of: list[str] = [""] * len(text)
-    start = 0
-    for word, tag in _segment(text):
-        length = len(word)
-        for k in range(length):
-            place = "S" if length == 1 else "B" if k == 0 else "E" if k == length - 1 else "M"
-            pos[start + k] = f"{tag}_{place}"
-            word_of[start + k] = word if length <= 6 else ""
-        start += length
     n = len(text)
+    if not n:
+        return []
+    place: list[str] = []
+    shared: list[tuple[str, ...]] = []
+    for word, tag in words:
+        length = len(word)
+        common = ("tag=" + tag, "wd=" + word) if length <= 6 else ("tag=" + tag,)
+        if length == 1:
+            place.append(f"{tag}_S")
+            shared.append(common)
+            continue
+        place.extend([f"{tag}_B"] + [f"{tag}_M"] * (length - 2) + [f"{tag}_E"])
+        shared.extend([common] * length)
     padded = "\x02\x02" + text + "\x03\x03"
-    feats: list[list[str]] = []
-    for i in range(n):
-        c = padded[i + 2]
-        prev, prev2, nxt, nxt2 = padded[i + 1], padded[i], padded[i + 3], padded[i + 4]
-        f = [
-            "b", "c=" + c, "-1=" + prev, "+1=" + nxt, "-2=" + prev2, "+2=" + nxt2,
-            "-1c=" + prev + c, "c+1=" + c + nxt, "-1+1=" + prev + nxt,
-            "k=" + _char_class(c), "p=" + pos[i], "tag=" + pos[i].split("_")[0],
-        ]
-        if i > 0:
-            f.append("p-1=" + pos[i - 1])
-        if i + 1 < n:
-            f.append("p+1=" + pos[i + 1])
-        if word_of[i]:
-            f.append("wd=" + word_of[i])
-        if c in SURNAMES:
-            f.append("sur")
-        if prev in SURNAMES:
-            f.append("sur-1")
-        if c in PLACE_SUFFIX:
-            f.append("locsuf")
-        if c in ORG_SUFFIX:
-            f.append("orgsuf")
-        feats.append(f)
+    pairs = [a + b for a, b in zip(padded, padded[1:])]  # pairs[k] = padded[k:k + 2]
+    skips = [a + b for a, b in zip(padded, padded[2:])]  # skips[k] = padded[k] + padded[k + 2]
+    columns = [
+        ["-2=" + c for c in padded[: n]],
+        ["-1=" + c for c in padded[1: n + 1]],
+        ["+1=" + c for c in padded[3: n + 3]],
+        ["+2=" + c for c in padded[4: n + 4]],
+        ["-1c=" + p for p in pairs[1: n + 1]],
+        ["c+1=" + p for p in pairs[2: n + 2]],
+        ["-1+1=" + p for p in skips[1: n + 1]],
+        ["p=" + p for p in place],
+        ["p-1=<s>"] + ["p-1=" + p for p in place[:-1]],
+        ["p+1=" + p for p in place[1:]] + ["p+1=</s>"],
+    ]
+    own = [_zh_char(c) for c in text]
+    surname_before = [False] + [c in SURNAMES for c in text[:-1]]
+    feats = [["b", *mine, *row, *common] for mine, common, row in zip(own, shared, zip(*columns))]
+    for i in (i for i, flag in enumerate(surname_before) if flag):
+        feats[i].append("sur-1")
     return feats
 
 
@@ -185,20 +221,26 @@ def load() -> None:
 
 
 def _spans(labels: list[str], offsets: list[tuple[int, int]]) -> list[tuple[str, int, int]]:
-    """BIO labels over units with (start, end) offsets -> (type, start, end) spans."""
+    """BIOES labels over units with (start, end) offsets -> (type, start, end) spans. B-/S- begin an entity,
+    I-/E- continue one of the same type (or begin one after O or another type), E-/S- end it."""
     spans: list[tuple[str, int, int]] = []
-    current: list = []
+    current: list | None = None
     for label, (start, end) in zip(labels, offsets):
-        if label.startswith("B-") or (label.startswith("I-") and (not current or current[0] != label[2:])):
+        if label == "O":
             if current:
                 spans.append(tuple(current))
-            current = [label[2:], start, end]
-        elif label.startswith("I-"):
-            current[2] = end
+            current = None
+            continue
+        prefix, kind = label[0], label[2:]
+        if prefix in "BS" or current is None or current[0] != kind:
+            if current:
+                spans.append(tuple(current))
+            current = [kind, start, end]
         else:
-            if current:
-                spans.append(tuple(current))
-            current = []
+            current[2] = end
+        if prefix in "ES":
+            spans.append(tuple(current))
+            current = None
     if current:
         spans.append(tuple(current))
     return spans
@@ -240,7 +282,7 @@ def extract_entities(text: str, lang: str | None) -> list[Mention]:
             offsets = [(s, e) for _t, s, e in tokens]
         for kind, s, e in _spans(labels, offsets):
             surface = piece[s:e].strip()
-            if surface and not (cjk and len(surface) < 2):
+            if surface:
                 mentions.append(Mention(surface, kind, start + s, start + e))
     return mentions
 
@@ -251,7 +293,9 @@ def entities_for(title: str, text: str, lang: str | None, max_chars: int) -> lis
     found = extract_entities(title, lang) + extract_entities(lead, lang)
     seen: dict[tuple[str, str], Mention] = {}
     for mention in found:
-        if mention.type in KINDS:
+        # One-character names are abbreviations the tagger finds in context (美 for the United States, 京 for
+        # Beijing): right for the sentence, too ambiguous to stand alone as an article's entity.
+        if mention.type in KINDS and len(mention.text) >= 2:
             seen.setdefault((mention.text, mention.type), mention)
     lead_window = text[:300]
     whole = f"{title}\n{text}"

@@ -34,9 +34,9 @@ BOILERPLATE_EN = {"said", "says", "told", "reuters", "ap", "afp", "copyright", "
 def _jieba():  # noqa: ANN202
     import jieba.analyse
 
-    from services.enrich.entities import _jieba as loaded
+    from services.enrich import segment
 
-    loaded()
+    segment.load()
     return jieba.analyse
 
 
@@ -131,16 +131,16 @@ _ZH_POS = ("n", "nr", "ns", "nt", "nz", "vn", "v", "an", "l", "i", "j")
 def keywords_chinese(title: str, text: str) -> list[str]:
     """jieba's TF-IDF, its IDF table, over nouns, verbs, names and idioms (the part of speech from jieba's
     dictionary, not its slower HMM tagger; a word the dictionary lacks is mostly a name and is kept)."""
-    from services.enrich.entities import _jieba as loaded
+    from services.enrich import segment
 
-    jieba, tags = loaded()
+    tags = segment.word_tags()
     analyse = _jieba()
     idf, median = analyse.default_tfidf.idf_freq, analyse.default_tfidf.median_idf
     counts: dict[str, float] = {}
     compounds: dict[tuple[str, ...], int] = {}
-    title_words = set(jieba.lcut(title)) if title else set()
+    title_words = set(segment.cut(title)) if title else set()
     run: list[str] = []
-    for word in jieba.lcut(f"{title}\n{text}") + ["。"]:
+    for word in segment.cut(f"{title}\n{text}") + ["。"]:
         tag = tags.get(word)
         if len(word) < 2 or word in BOILERPLATE_ZH or not _CJK.search(word) or (
                 tag is not None and not tag.startswith(_ZH_POS)):

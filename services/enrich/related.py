@@ -69,7 +69,7 @@ def band_keys(sig: list[int]) -> list[str]:
 
 def assign_story(article_id: str, sig: list[int], threshold: float, days: int) -> str:
     """The story id for this article: an existing story's when a recent signature is close enough, else its own."""
-    from sqlalchemy import select
+    from sqlalchemy import delete, insert, select
 
     from shared.store import session_scope
     from shared.store.models import StoryBand, StorySignature
@@ -80,7 +80,7 @@ def assign_story(article_id: str, sig: list[int], threshold: float, days: int) -
         if mine is not None:
             if mine.signature == sig:
                 return mine.story_id  # redelivered: the same answer
-            session.query(StoryBand).filter(StoryBand.article_id == article_id).delete()
+            session.execute(delete(StoryBand).where(StoryBand.article_id == article_id))
         since = utcnow() - timedelta(days=days)
         rows = session.execute(
             select(StorySignature).join(StoryBand, StoryBand.article_id == StorySignature.article_id)
@@ -94,7 +94,8 @@ def assign_story(article_id: str, sig: list[int], threshold: float, days: int) -
         else:
             mine.signature, mine.story_id = sig, story_id
         session.flush()  # the signature row before its bands (foreign key)
-        session.add_all(StoryBand(band=key, article_id=article_id) for key in keys)
+        # One multi-row statement for the bands (the ORM would insert them one by one).
+        session.execute(insert(StoryBand.__table__), [{"band": key, "article_id": article_id} for key in keys])
     return story_id
 
 

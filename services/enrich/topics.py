@@ -50,17 +50,13 @@ _HAN = re.compile(r"[\u4e00-\u9fff]")
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
-def _jieba():  # noqa: ANN202
-    from services.enrich.entities import _jieba as loaded
-
-    return loaded()[0]
-
-
 def features(text: str, lang: str) -> list[str]:
     """The terms the classifier reads (shared with the training script)."""
     text = text[:MAX_CHARS]
     if lang == "zh":
-        words = [w for w in _jieba().lcut(text) if not _PUNCT.fullmatch(w)]
+        from services.enrich import segment
+
+        words = [w for w in segment.cut(text) if not _PUNCT.fullmatch(w)]
         han = "".join(_HAN.findall(text))
         return words + list(han) + [han[i:i + 2] for i in range(len(han) - 1)] + [han[i:i + 3] for i in range(len(han) - 2)]
     words = _WORD.findall(text.lower())
@@ -75,6 +71,9 @@ class Model:
         self.coef = data["coef"].astype(np.float64)  # classes x terms
         self.intercept = data["intercept"].astype(np.float64)
         self.classes = data["classes"].tolist()
+        # A model may be trained on finer classes than IPTC's (THUCNews' 财经, 房产 and 股票 are all
+        # economy): ``iptc`` maps each class to its code, and the codes' probabilities are the sums.
+        self.codes = data["iptc"].tolist() if "iptc" in data.files else self.classes
 
     def scores(self, terms: list[str]) -> dict[str, float]:
         counts: dict[int, int] = {}
@@ -90,7 +89,10 @@ class Model:
             logits += self.coef[:, cols] @ values
         logits -= logits.max()
         probabilities = np.exp(logits) / np.exp(logits).sum()
-        return {code: float(p) for code, p in zip(self.classes, probabilities)}
+        scores: dict[str, float] = {}
+        for code, p in zip(self.codes, probabilities):
+            scores[code] = scores.get(code, 0.0) + float(p)
+        return scores
 
 
 @lru_cache(maxsize=4)
@@ -100,6 +102,9 @@ def model(lang: str) -> Model | None:
 
 
 def load() -> None:
+    from services.enrich import segment
+
+    segment.load()
     model("zh")
     model("en")
 
@@ -124,4 +129,8 @@ def classify(text: str, lang: str | None) -> list[Topic]:
 
 def enrich_topics(payload: ArticlePayload, part: EnrichPart) -> None:
     assert payload.clean is not None
-    part.topics = classify(f"{payload.clean.title}\n{payload.clean.text}", part.language)
+    from shared.settings import get_settings
+
+    # The lead the other enrichers read (its words are cut once for all of them).
+    text = payload.clean.text[:get_settings().enrich_max_chars]
+    part.topics = classify(f"{payload.clean.title}\n{text}", part.language)

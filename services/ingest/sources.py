@@ -261,6 +261,20 @@ def resume(source_id: int) -> dict[str, Any]:
     return show(source_id)
 
 
+def fetch_now(source_id: int) -> dict[str, Any]:
+    """Poll the source now, whatever its schedule (an operator's "fetch now"); returns the poll's fetch id."""
+    from shared.celery_app import app as celery
+    from shared.payload import IngestRequest
+
+    get_view(source_id)
+    poll = IngestRequest(source_id=source_id, source_poll=True)
+    try:
+        celery.send_task("ingest.fetch", args=[poll.to_message()], queue="ingest")
+    except Exception as exc:  # noqa: BLE001
+        raise SourceError(f"queue unavailable: {exc}", status=503) from exc
+    return {"id": source_id, "fetch_id": poll.fetch_id, "status": "polling"}
+
+
 def remove(source_id: int) -> dict[str, Any]:
     with session_scope() as session:
         row = session.get(Source, source_id)

@@ -105,3 +105,160 @@ def test_chinese_captions_and_bare_credits_are_not_prose() -> None:
             + "<p>10月4日，旅游专列开往襄阳。 通讯员刘娟 摄</p><p>南湖公园一角（视频截图）</p>"
             + "<p>新京报记者 陆一夫</p><p>编辑 刘晓阳 校对 李铭</p></div></body></html>")
     assert body_of(html) == ZH_PARAGRAPHS
+
+
+def test_a_long_comment_thread_under_a_short_post_is_not_the_story() -> None:
+    replies = "".join(f"<h4>re: 新年快乐 #{i}</h4><p>{ZH_PARAGRAPHS[i % 3][::-1]}，说得好，支持一下！</p>"
+                      for i in range(30))
+    html = ('<html><body><div id="main"><div class="post"><h2>新年快乐</h2>'
+            + "".join(f"<p>{p}</p>" for p in ZH_PARAGRAPHS)
+            + f'</div><div id="comments"><h3>评论</h3>{replies}</div></div></body></html>')
+    assert body_of(html, "新年快乐") == ZH_PARAGRAPHS
+
+
+def test_a_page_listing_several_dated_posts_gives_the_first_post() -> None:
+    posts = [
+        ("周末去海边", "2021-05-03 20:11", ZH_PARAGRAPHS),
+        ("读书笔记", "2021-04-28 09:30", [p[::-1] * 3 for p in ZH_PARAGRAPHS]),  # the longest post is not the story
+        ("春天来了", "2021-04-02 18:45", [p[::-1] for p in ZH_PARAGRAPHS]),
+    ]
+    html = "<html><body><div class='blog'>" + "".join(
+        f"<div class='entry'><div class='entry-head'><span>{title}</span> <span>{stamp}</span></div>"
+        f"<div class='entry-text'>{'<br>'.join(lines)}</div><div class='entry-foot'>阅读(12) 评论(0)</div></div>"
+        for title, stamp, lines in posts) + "</div></body></html>"
+    assert body_of(html) == ZH_PARAGRAPHS
+
+
+def test_a_story_in_several_blocks_of_one_class_without_dates_stays_whole() -> None:
+    html = ("<html><body><div class='story'>"
+            + "".join(f"<div class='chunk'><p>{p} {p}</p></div>" for p in EN_PARAGRAPHS)
+            + "</div></body></html>")
+    assert body_of(html) == [f"{p} {p}" for p in EN_PARAGRAPHS]
+
+
+def test_a_sentence_citing_its_sources_in_links_is_kept_a_link_line_is_not() -> None:
+    cited = ('Officials <a href="/a">closed the schools</a> and <a href="/b">cancelled the flights</a> on Friday, '
+             'citing <a href="/c">a report from the weather service</a>, as the storm moved in.')
+    teaser = '<a href="/d">Another story about the weather</a> and <a href="/e">a second one about the floods</a>'
+    html = ("<html><body><div class='story'>" + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS)
+            + f"<p>{cited}</p><p>{teaser}</p></div></body></html>")
+    lines = body_of(html)
+    assert lines[-1] == ("Officials closed the schools and cancelled the flights on Friday, citing a report from the "
+                         "weather service, as the storm moved in.")
+    assert lines[:-1] == EN_PARAGRAPHS
+
+
+def test_english_furniture_lines_credits_contributors_and_promotions_are_dropped() -> None:
+    furniture = [
+        "Jane Roe and John Doe, Associated Press", "Image copyright Example Pictures", "Photo 2 of 7",
+        "Media playback is unsupported on your device", "Sharing is caring!",
+        "Sam Poe contributed reporting from Lisbon.", "Reporting by Jane Roe; Editing by John Doe",
+        "Get the morning briefing in your inbox. Sign up for our newsletter.",
+        "Follow @CityDesk on Twitter for the latest on the budget.",
+        "Citation: Council approves budget (2021, May 3) retrieved 4 May 2021 from https://example.org/n/1",
+        "Reading time: 3 minutes", "City Archive via AP", "jane.roe@example.org", "twitter.com/janeroe",
+    ]
+    story = [f"<p>{EN_PARAGRAPHS[0]}</p>", *(f"<p>{line}</p>" for line in furniture[:5]),
+             *(f"<p>{p}</p>" for p in EN_PARAGRAPHS[1:]), *(f"<p>{line}</p>" for line in furniture[5:])]
+    html = "<html><body><div class='content'>" + "".join(story) + "</div></body></html>"
+    assert body_of(html) == EN_PARAGRAPHS
+
+
+def test_a_more_great_stories_heading_closes_the_story() -> None:
+    more = "".join(f"<p>Another headline {i}</p>" for i in range(3))
+    html = ("<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS)
+            + f"<h3>More Great Example Stories</h3>{more}</div></body></html>")
+    assert body_of(html) == EN_PARAGRAPHS
+
+
+def test_a_block_named_as_a_caption_is_kept_apart_from_the_story() -> None:
+    caption = "The mayor, left, speaks to reporters outside the town hall on Monday, May 3, 2021."
+    html = ("<html><body><div class='content'><div class='media'><img src='/m.jpg' width='640'>"
+            f"<div class='image-caption'><span>{caption}</span></div></div>"
+            + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS)
+            + f"<div class='inlineImageCaption'>{caption} Second picture.</div></div></body></html>")
+    body = extract_body(parse(html))
+    assert body.lines == EN_PARAGRAPHS
+    assert body.captions == [caption, f"{caption} Second picture."]
+
+
+def test_a_line_that_is_only_a_written_out_date_is_not_prose() -> None:
+    stamps = ["Tuesday, March 2, 2021, 09:15 am ET", "quarta-feira, 3 de março de 2021 às 10:40"]
+    kept = "The festival runs from 3 March 2021 to 9 March 2022, its organisers said."
+    html = ("<html><body><div class='content'>" + "".join(f"<p>{s}</p>" for s in stamps)
+            + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS) + f"<p>{kept}</p></div></body></html>")
+    assert body_of(html) == [*EN_PARAGRAPHS, kept]
+
+
+def test_a_quoted_tweet_in_a_social_embed_wrapper_stays_in_the_story() -> None:
+    tweet = ('<div class="social-embed"><blockquote class="twitter-tweet"><p>The new bus routes start on Monday, '
+             'and the fares stay the same for two years.</p>— City Hall (@cityhall) <a href="/s/1">May 3, 2021</a>'
+             '</blockquote></div>')
+    share = '<div class="social-share"><a href="/fb">Facebook</a> <a href="/tw">Twitter</a></div>'
+    html = ("<html><body><div class='content'>" + share + f"<p>{EN_PARAGRAPHS[0]}</p>{tweet}"
+            + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS[1:]) + "</div></body></html>")
+    lines = body_of(html)
+    assert "The new bus routes start on Monday, and the fares stay the same for two years." in lines
+    assert not any("Facebook" in line for line in lines)
+
+
+def test_a_hover_card_inside_a_sentence_is_not_read_into_it() -> None:
+    card = ('<span class="person-tooltip"><a href="/p/1">Jane Roe</a> <a href="/n/2">Council passes budget after '
+            'long debate</a> <a href="/n/3">Mayor promises new bus routes</a> MORE</span>')
+    html = ("<html><body><div class='content'>"
+            f"<p>The mayor, <a href='/p/1'>Jane Roe</a>{card}, said the budget was the largest in a decade.</p>"
+            + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS) + "</div></body></html>")
+    assert body_of(html)[0] == "The mayor, Jane Roe, said the budget was the largest in a decade."
+
+
+def test_a_lead_paragraph_in_its_own_wrapper_beside_the_story_is_kept() -> None:
+    lead = ("LISBON (Example News) The city council approved the largest transport budget in its history on Monday "
+            "evening.")
+    rest = "".join(f"<div class='para'>{p} {p}</div>" for p in EN_PARAGRAPHS)
+    html = (f"<html><body><div class='wrap'><div class='lead-media'><p class='para'>{lead}</p></div>"
+            f"<div class='read-all'>{rest}</div></div></body></html>")
+    assert body_of(html) == [lead, *(f"{p} {p}" for p in EN_PARAGRAPHS)]
+
+
+def test_comment_moderation_notes_and_post_meta_lines_are_dropped() -> None:
+    notes = ["Posted by Jane Roe on May 3, 2021 - Category: City - Tags: budget, buses",
+             "Note: comments are reviewed by a moderator before they appear.",
+             "AVISO: comentários ofensivos não serão aprovados pela moderação."]
+    html = ("<html><body><div class='content'>" + f"<p>{notes[0]}</p>"
+            + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS) + "".join(f"<p>{n}</p>" for n in notes[1:])
+            + "</div></body></html>")
+    assert body_of(html) == EN_PARAGRAPHS
+
+
+def test_prose_about_comments_and_a_large_block_named_caption_stay() -> None:
+    kept = "In public comments, the mayor said the plan was approved by the council."
+    html = ("<html><body><div class='story with-captions'>" + "".join(f"<p>{p} {p}</p>" for p in EN_PARAGRAPHS)
+            + f"<p>{kept}</p></div></body></html>")
+    assert body_of(html) == [*(f"{p} {p}" for p in EN_PARAGRAPHS), kept]
+
+
+def test_an_interviewers_questions_are_story_not_credits() -> None:
+    qa = ["记者：请问今年的社区改造工作进展如何，居民有哪些新的期待？", ZH_PARAGRAPHS[0],
+          "记者：下一步还有什么打算？", ZH_PARAGRAPHS[2]]
+    html = ("<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in [ZH_PARAGRAPHS[1], *qa])
+            + "<p>记者：王小明</p></div></body></html>")
+    assert body_of(html) == [ZH_PARAGRAPHS[1], *qa]
+
+
+def test_a_line_with_a_bracketed_call_to_action_is_a_promotion() -> None:
+    promo = "“年度人物评选”正在火热进行中，快来为你心目中的榜样加油！【点击投票】选出你的年度人物"
+    html = ("<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in ZH_PARAGRAPHS)
+            + f"<p>{promo}</p></div></body></html>")
+    assert body_of(html) == ZH_PARAGRAPHS
+
+
+def test_a_data_table_beside_the_text_in_a_layout_table_is_part_of_the_story() -> None:
+    subjects = "考试科目：英语、社会学概论、城市规划原理、公共管理学、统计学基础"
+    rows = "".join(f"<tr><td>01{i:02d}</td><td>专业方向{i}</td><td>{subjects}（第{i}组）</td></tr>" for i in range(16))
+    html = ("<html><body><table><tr><td>" + nav() + "</td><td>"
+            f"<table><tr><td>{'<br>'.join(ZH_PARAGRAPHS * 3)}</td></tr></table>"
+            f"<table><tr><th>代码</th><th>专业方向</th><th>考试科目</th></tr>{rows}</table>"
+            "</td></tr></table></body></html>")
+    lines = body_of(html)
+    assert lines[:9] == ZH_PARAGRAPHS * 3
+    assert f"{subjects}（第9组）" in lines

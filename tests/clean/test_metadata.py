@@ -136,3 +136,24 @@ def test_a_title_the_page_never_shows_loses_to_the_opening_headline() -> None:
     part = extract(html.encode("utf-8"))
     assert part.title == "我是怎样卷入这件事的" and part.authors == ["茉莉"]
     assert not part.text.startswith(("我是怎样", "茉莉"))
+
+
+def test_a_byline_ends_at_the_next_fields_label() -> None:
+    # An empty 作者 field followed by other labels names nobody; the name under the headline does.
+    header = " 作者： 来源： 发布日期： 2021-05-03 新年随笔 李冬梅 今年的春节来得早，"
+    assert metadata.zh_authors(["李冬梅", FILLER], header) == ["李冬梅"]
+
+
+def test_names_run_together_with_role_words_and_dates_are_split() -> None:
+    header = " 本报实习生 张晓 王磊本报记者 陈一鸣 周正2021-5-3 晚报讯 "
+    assert metadata.zh_authors([FILLER], header) == ["张晓", "王磊", "陈一鸣", "周正"]
+
+
+def test_a_slash_after_the_role_and_an_ampersand_between_names() -> None:
+    assert metadata.zh_authors(["执笔/王小明、李大海&张三丰", FILLER], "") == ["王小明", "李大海", "张三丰"]
+
+
+def test_who_posted_a_blog_or_forum_post_is_its_author() -> None:
+    assert metadata.zh_authors([FILLER], "", [], " 由山间小溪发表 @ 2021-05-03 20:11 (阅读 12) ") == ["山间小溪"]
+    assert metadata.zh_authors([FILLER], "", ["〓 发布时间 2021/05/03 20:11:00 by river_cat 〓"]) == ["river_cat"]
+    assert metadata.zh_authors([FILLER], "", [], " 阅读全文 (12) 评论 (3) ") == []

@@ -22,15 +22,15 @@ def test_a_spam_page_is_quarantined_not_published(pipeline, site) -> None:  # no
     from shared.payload import article_id_for
 
     url = site.add(f"/spam/{uuid.uuid4().hex}.html", SPAM_PAGE)
-    response = httpx.post(pipeline.api_url + "/ingest", json={"url": url}, timeout=10)
+    response = pipeline.client.post(pipeline.api_url + "/ingest", json={"url": url}, timeout=10)
     assert response.status_code == 202, response.text
     article_id = article_id_for(url)
 
     def letter() -> dict | None:
-        items = httpx.get(f"{pipeline.api_url}/dead-letters", params={"article_id": article_id}).json()["items"]
+        items = pipeline.client.get(f"{pipeline.api_url}/dead-letters", params={"article_id": article_id}).json()["items"]
         return items[0] if items else None
 
     found = wait_until(letter, timeout=40, message=f"dead letter for {url}")
     assert found["stage"] == "clean"
     assert "quarantined" in found["error"] and "spam markers" in found["error"]
-    assert httpx.get(f"{pipeline.api_url}/articles/{article_id}").status_code == 404
+    assert pipeline.client.get(f"{pipeline.api_url}/articles/{article_id}").status_code == 404

@@ -6,7 +6,6 @@ import contextlib
 import uuid
 from typing import Iterator
 
-import httpx
 import pytest
 
 from conftest import wait_until
@@ -38,15 +37,16 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def submit(api_url: str, url: str) -> dict:
-    response = httpx.post(api_url + "/ingest", json={"url": url}, timeout=10)
+def submit(pipeline, url: str) -> dict:  # noqa: ANN001
+    """POST /ingest with the pipeline's operator token."""
+    response = pipeline.client.post(pipeline.api_url + "/ingest", json={"url": url}, timeout=10)
     assert response.status_code == 202, response.text
     return response.json()
 
 
-def published(api_url: str, article_id: str, timeout: float = 60) -> dict:
+def published(pipeline, article_id: str, timeout: float = 60) -> dict:  # noqa: ANN001
     def check() -> dict | None:
-        response = httpx.get(f"{api_url}/articles/{article_id}", timeout=10)
+        response = pipeline.client.get(f"{pipeline.api_url}/articles/{article_id}", timeout=10)
         if response.status_code != 200:
             return None
         article = response.json()

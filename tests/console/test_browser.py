@@ -77,11 +77,11 @@ def test_overview_shows_a_queue_growing_while_its_workers_are_paused(pipeline, s
                                                               story_paragraphs(f"Queue{n}{run}")))
             for n in range(8)]
     with paused_consumer("clean"):
-        first = [submit(api, url) for url in urls[:3]]
+        first = [submit(pipeline, url) for url in urls[:3]]
         # The page updates itself (polling): no reload here.
         wait_until(lambda: clean_queued(page) >= 2, timeout=30, interval=0.5, message="queue shown growing")
         seen_first = clean_queued(page)
-        rest = [submit(api, url) for url in urls[3:]]
+        rest = [submit(pipeline, url) for url in urls[3:]]
         wait_until(lambda: clean_queued(page) >= seen_first + 4, timeout=30, interval=0.5,
                    message="queue shown growing further")
         page.wait_for_timeout(1500)  # let the oldest message age and a sample be drawn
@@ -92,7 +92,7 @@ def test_overview_shows_a_queue_growing_while_its_workers_are_paused(pipeline, s
         assert age != "–", "the oldest message's age is shown"
         page.keyboard.press("p")
     for item in first + rest:
-        published(api, item["id"])
+        published(pipeline, item["id"])
     wait_until(lambda: all(v == "0" for v in page.locator("td.queued").evaluate_all("els => els.map(e => e.dataset.value)")),
                timeout=30, interval=0.5, message="every queue shown drained")
     assert page.locator("#workers tbody tr").count() >= 4
@@ -109,7 +109,7 @@ def test_dead_letter_replayed_from_the_page_reaches_the_target(pipeline, site, s
                                                                 story_paragraphs(f"Replay{run}")))
     article_id = article_id_for(url)
     sink.fail_next(article_id, 1, status=400)  # refused for good: a dead letter of the publish stage
-    submit(api, url)
+    submit(pipeline, url)
     operator = bearer(tokens["operator"])
 
     def letter() -> dict | None:

@@ -36,7 +36,7 @@ def test_task_events_reach_an_event_receiver(pipeline, site) -> None:  # noqa: A
     thread.start()
     assert ready.wait(10)
     url = site.add(f"/events-{uuid.uuid4().hex}.html", article_html("Event story", story_paragraphs("Eventville")))
-    published(pipeline.api_url, submit(pipeline.api_url, url)["id"])
+    published(pipeline, submit(pipeline, url)["id"])
 
     def kinds() -> set[str] | None:
         found = {(e.get("type"), e.get("name") or "") for e in list(seen)}

@@ -45,8 +45,8 @@ def test_worker_logs_carry_the_ids_of_the_trace(pipeline, site) -> None:  # noqa
     import uuid
 
     url = site.add(f"/logs-{uuid.uuid4().hex}.html", article_html("Log story", story_paragraphs("Logtown")))
-    accepted = submit(pipeline.api_url, url)
-    article = published(pipeline.api_url, accepted["id"])
+    accepted = submit(pipeline, url)
+    article = published(pipeline, accepted["id"])
     trace = {step["stage"]: step for step in article["versions"][0]["trace"]}
     for stage in ("clean", "enrich", "publish"):
         task_id = trace[stage]["task_id"]

@@ -71,24 +71,24 @@ def test_every_metric_present_and_moving_under_load(pipeline, site, sink) -> Non
             for n in range(6)]
     # The clean stage's workers stop taking messages: its queue grows and ages.
     with paused_consumer("clean"):
-        accepted = [submit(api, url) for url in urls]
+        accepted = [submit(pipeline, url) for url in urls]
         during = wait_until(lambda: (lambda f: f if value(f, "newswire_queue_length", queue="clean") >= 5 else None)(
             scrape(api)), timeout=30, message="clean queue growing while paused")
         wait_until(lambda: value(scrape(api), "newswire_queue_oldest_age_seconds", queue="clean") >= 1.0,
                    timeout=10, message="oldest message ageing")
     for item in accepted:
-        published(api, item["id"])
+        published(pipeline, item["id"])
     wait_until(lambda: value(scrape(api), "newswire_queue_length", queue="clean") == 0, timeout=30,
                message="clean queue drained")
 
     # An update (new text at the same URL), a duplicate (the same text fetched again), a page that is not there,
     # a delivery that fails once then succeeds (a retry), and one refused for good (a dead letter).
     site.add(f"/metrics-{run}/0.html", article_html(f"Metrics story 0 {run}", story_paragraphs(f"Town0{run}", 2)))
-    updated = submit(api, urls[0])
-    wait_until(lambda: httpx.get(f"{api}/articles/{updated['id']}").json()["latest_version"] == 2, timeout=40,
+    updated = submit(pipeline, urls[0])
+    wait_until(lambda: pipeline.client.get(f"{api}/articles/{updated['id']}").json()["latest_version"] == 2, timeout=40,
                message="version 2")
-    submit(api, urls[1])
-    submit(api, site.url(f"/metrics-{run}/missing.html"))
+    submit(pipeline, urls[1])
+    submit(pipeline, site.url(f"/metrics-{run}/missing.html"))
     retried_url = site.add(f"/metrics-{run}/retry.html", article_html(f"Retry story {run}",
                                                                       story_paragraphs(f"Retry{run}")))
     refused_url = site.add(f"/metrics-{run}/refused.html", article_html(f"Refused story {run}",
@@ -97,8 +97,8 @@ def test_every_metric_present_and_moving_under_load(pipeline, site, sink) -> Non
 
     sink.fail_next(article_id_for(retried_url), 1, status=503)
     sink.fail_next(article_id_for(refused_url), 1, status=400)
-    submit(api, retried_url)
-    submit(api, refused_url)
+    submit(pipeline, retried_url)
+    submit(pipeline, refused_url)
 
     def settled() -> dict | None:
         now = scrape(api)

@@ -44,3 +44,31 @@ def test_models_are_small_and_shipped() -> None:
     assert {"ner_zh.crfsuite", "ner_en.crfsuite"} <= {path.name for path in MODELS.iterdir()}
     assert total <= 50 * 1024 * 1024
     assert extract_entities("", "en") == []
+
+
+def test_bioes_and_bio_labels_make_the_same_spans() -> None:
+    from services.enrich.entities import _spans
+
+    offsets = [(i, i + 1) for i in range(7)]
+    bioes = ["B-PER", "I-PER", "E-PER", "O", "S-LOC", "B-ORG", "E-ORG"]
+    bio = ["B-PER", "I-PER", "I-PER", "O", "B-LOC", "B-ORG", "I-ORG"]
+    assert _spans(bioes, offsets) == _spans(bio, offsets) == [("PER", 0, 3), ("LOC", 4, 5), ("ORG", 5, 7)]
+    # An entity ended (E-) and a new one of the same type right after it stay two entities.
+    assert _spans(["B-LOC", "E-LOC", "B-LOC", "E-LOC"], offsets[:4]) == [("LOC", 0, 2), ("LOC", 2, 4)]
+
+
+def test_one_character_names_are_found_in_sentences_but_not_kept_for_the_article() -> None:
+    text = "中美两国领导人在北京会谈，美方代表团团长张明出席。"
+    entities = entities_for("", text, "zh", 6000)
+    assert all(len(e.name) >= 2 for e in entities)
+    assert any(e.name == "北京" for e in entities)
+
+
+def test_chinese_words_are_cut_once_for_every_enricher() -> None:
+    import jieba
+
+    from services.enrich import segment
+
+    text = "焦作市解放区召开创建全国文明城市推进会。\n 会议由区委书记主持, 共有120人参加"
+    assert "".join(segment.cut(text)) == text
+    assert segment.cut(text) == list(jieba.cut(text))  # jieba-rs gives jieba's own words

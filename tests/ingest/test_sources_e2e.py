@@ -57,12 +57,12 @@ def test_cli_add_fetch_wait_show_and_articles(pipeline, feeds) -> None:  # noqa:
     assert shown["health"] == "ok" and shown["items_new"] == 3 and shown["error_streak"] == 0
     assert shown["last_fetch"] and shown["next_poll"] and shown["bytes"] > 0 and shown["title"] == f"E2E {token}"
 
-    listed = httpx.get(f"{pipeline.api_url}/sources/{source_id}/articles").json()["items"]
+    listed = pipeline.client.get(f"{pipeline.api_url}/sources/{source_id}/articles").json()["items"]
     assert sorted(row["title"] for row in listed) == [f"Story {n} {token}" for n in range(3)]
     first = next(row for row in listed if row["title"] == f"Story 0 {token}")
     assert first["url"] == f"http://news.example.com/{token}/story-0.html"
     assert first["published"] == "2026-11-27T00:00:00Z"
-    article = httpx.get(f"{pipeline.api_url}/articles/{first['id']}").json()
+    article = pipeline.client.get(f"{pipeline.api_url}/articles/{first['id']}").json()
     assert article["source_id"] == source_id and article["versions"][0]["title"] == f"Story 0 {token}"
 
     again = json.loads(_cli(pipeline, "fetch", str(source_id), "--wait", "--timeout", "60").stdout)
@@ -95,13 +95,15 @@ def test_rest_needs_an_operator_token_to_change_sources(pipeline, feeds) -> None
     assert created.status_code == 201, created.text
     source = created.json()
     assert source["interval_seconds"] == 600 and source["options"] == {"host_rate": 1}
-    assert httpx.get(f"{api}/sources/{source['id']}").json()["url"] == url
+    assert httpx.get(f"{api}/sources/{source['id']}").status_code == 401
+    assert httpx.get(f"{api}/sources/{source['id']}",
+                     headers={"Authorization": f"Bearer {viewer}"}).json()["url"] == url
     auth = {"Authorization": f"Bearer {operator}"}
     assert httpx.post(f"{api}/sources", json={"url": url}, headers=auth).status_code == 409
     assert httpx.post(f"{api}/sources/{source['id']}/pause", headers=auth).json()["status"] == "paused"
     assert httpx.post(f"{api}/sources/{source['id']}/resume", headers=auth).json()["status"] == "active"
     assert httpx.delete(f"{api}/sources/{source['id']}", headers=auth).status_code == 200
-    assert httpx.get(f"{api}/sources/{source['id']}").status_code == 404
+    assert httpx.get(f"{api}/sources/{source['id']}", headers=auth).status_code == 404
 
 
 def test_websub_handshake_signed_push_forgery_and_replay(pipeline, feeds) -> None:  # noqa: ANN001
@@ -158,10 +160,10 @@ def test_websub_handshake_signed_push_forgery_and_replay(pipeline, feeds) -> Non
     assert replay.json()["accepted"] is False and "replayed" in replay.json()["reason"]
 
     def arrived() -> list:
-        return httpx.get(f"{pipeline.api_url}/sources/{source_id}/articles").json()["items"]
+        return pipeline.client.get(f"{pipeline.api_url}/sources/{source_id}/articles").json()["items"]
 
     items = wait_until(arrived, timeout=30, message="the pushed entry recorded")
     assert [row["title"] for row in items] == [f"Story 0 {token}"]
     article_id = items[0]["id"]
-    wait_until(lambda: httpx.get(f"{pipeline.api_url}/articles/{article_id}").status_code == 200, timeout=60,
+    wait_until(lambda: pipeline.client.get(f"{pipeline.api_url}/articles/{article_id}").status_code == 200, timeout=60,
                message="the pushed entry became an article")

@@ -18,14 +18,14 @@ def _dead_letter_for(pipeline, url: str) -> dict:  # noqa: ANN001
     article_id = article_id_for(url)
 
     def check() -> dict | None:
-        items = httpx.get(f"{pipeline.api_url}/dead-letters", params={"article_id": article_id}).json()["items"]
+        items = pipeline.client.get(f"{pipeline.api_url}/dead-letters", params={"article_id": article_id}).json()["items"]
         return items[0] if items else None
 
     return wait_until(check, timeout=40, message=f"dead letter for {url}")
 
 
 def _submit(pipeline, url: str) -> None:  # noqa: ANN001
-    response = httpx.post(pipeline.api_url + "/ingest", json={"url": url}, timeout=10)
+    response = pipeline.client.post(pipeline.api_url + "/ingest", json={"url": url}, timeout=10)
     assert response.status_code == 202, response.text
 
 
@@ -104,19 +104,19 @@ def test_page_without_an_article_is_a_dead_letter(pipeline, site) -> None:  # no
     ],
 )
 def test_ingest_junk_answers_422(pipeline, body) -> None:  # noqa: ANN001
-    response = httpx.post(pipeline.api_url + "/ingest", json=body, timeout=10)
+    response = pipeline.client.post(pipeline.api_url + "/ingest", json=body, timeout=10)
     assert response.status_code == 422
     assert response.json()["detail"] == "invalid request"
 
 
 def test_ingest_non_json_answers_422(pipeline) -> None:  # noqa: ANN001
-    response = httpx.post(pipeline.api_url + "/ingest", content=b"\xff\xfe not json",
+    response = pipeline.client.post(pipeline.api_url + "/ingest", content=b"\xff\xfe not json",
                           headers={"Content-Type": "application/json"}, timeout=10)
     assert response.status_code == 422
 
 
 def test_unknown_article_is_404(pipeline) -> None:  # noqa: ANN001
-    assert httpx.get(f"{pipeline.api_url}/articles/{uuid.uuid4()}").status_code == 404
+    assert pipeline.client.get(f"{pipeline.api_url}/articles/{uuid.uuid4()}").status_code == 404
 
 
 def test_healthz_names_every_stage(pipeline) -> None:  # noqa: ANN001
@@ -134,7 +134,7 @@ def test_a_message_that_breaks_the_task_itself_is_a_dead_letter(pipeline) -> Non
     celery.send_task("enrich.process", args=[], kwargs={"unexpected": marker}, queue="enrich")
 
     def check() -> dict | None:
-        items = httpx.get(f"{pipeline.api_url}/dead-letters", params={"stage": "enrich"}).json()["items"]
+        items = pipeline.client.get(f"{pipeline.api_url}/dead-letters", params={"stage": "enrich"}).json()["items"]
         return next((item for item in items if item["payload"].get("kwargs", {}).get("unexpected") == marker), None)
 
     letter = wait_until(check, timeout=30, message="dead letter for a malformed message")
@@ -142,7 +142,7 @@ def test_a_message_that_breaks_the_task_itself_is_a_dead_letter(pipeline) -> Non
 
 
 def test_openapi_and_docs_are_served(pipeline) -> None:  # noqa: ANN001
-    spec = httpx.get(pipeline.api_url + "/openapi.json").json()
+    spec = pipeline.client.get(pipeline.api_url + "/openapi.json").json()
     assert {"/ingest", "/articles", "/articles/{article_id}", "/healthz", "/dead-letters"} <= set(spec["paths"])
     assert "requestBody" in spec["paths"]["/ingest"]["post"]
-    assert httpx.get(pipeline.api_url + "/docs").status_code == 200
+    assert pipeline.client.get(pipeline.api_url + "/docs").status_code == 200

@@ -15,14 +15,14 @@ pytestmark = pytest.mark.pipeline
 
 
 def _submit(pipeline, url: str) -> dict:  # noqa: ANN001
-    response = httpx.post(pipeline.api_url + "/ingest", json={"url": url}, timeout=10)
+    response = pipeline.client.post(pipeline.api_url + "/ingest", json={"url": url}, timeout=10)
     assert response.status_code == 202, response.text
     return response.json()
 
 
 def _published(pipeline, article_id: str, version: int = 1) -> dict:  # noqa: ANN001
     def check() -> dict | None:
-        response = httpx.get(f"{pipeline.api_url}/articles/{article_id}", timeout=10)
+        response = pipeline.client.get(f"{pipeline.api_url}/articles/{article_id}", timeout=10)
         if response.status_code != 200:
             return None
         article = response.json()
@@ -51,7 +51,7 @@ def test_sample_page_published_with_one_signed_delivery(pipeline, site, sink, sa
     assert [step["stage"] for step in version["trace"]] == ["ingest", "clean", "enrich", "publish"]
 
     deliveries = wait_until(lambda: sink.for_article(accepted["id"]), timeout=20, message="webhook delivery")
-    wait_until(lambda: httpx.get(f"{pipeline.api_url}/articles/{accepted['id']}").json()["versions"][0]
+    wait_until(lambda: pipeline.client.get(f"{pipeline.api_url}/articles/{accepted['id']}").json()["versions"][0]
                ["deliveries"][0]["status"] == "delivered", timeout=20, message="delivery recorded")
     assert len(sink.for_article(accepted["id"])) == 1
     received = deliveries[0]
@@ -119,7 +119,7 @@ def test_same_url_twice_is_one_article_and_one_delivery_then_new_content_is_vers
 
     state = wait_until(lambda: get_fetch_state(second["fetch_id"]), timeout=30, message="second fetch handled")
     assert state["state"] == "duplicate"
-    article = httpx.get(f"{pipeline.api_url}/articles/{first['id']}").json()
+    article = pipeline.client.get(f"{pipeline.api_url}/articles/{first['id']}").json()
     assert article["latest_version"] == 1
     assert article["duplicates"] == 1
     assert len(article["versions"]) == 1
@@ -160,7 +160,7 @@ def test_feed_url_makes_an_article_of_every_entry(pipeline, site, sample) -> Non
 def test_posted_html_is_published(pipeline, sample) -> None:  # noqa: ANN001
     raw, truth = sample
     url = f"https://push.example.test/{uuid.uuid4().hex}.html"
-    response = httpx.post(pipeline.api_url + "/ingest", json={"url": url, "html": raw.decode("utf-8")}, timeout=10)
+    response = pipeline.client.post(pipeline.api_url + "/ingest", json={"url": url, "html": raw.decode("utf-8")}, timeout=10)
     assert response.status_code == 202
     article = _published(pipeline, response.json()["id"])
     assert article["versions"][0]["title"] == truth["title"]
@@ -175,7 +175,7 @@ def test_webhook_retried_until_the_receiver_accepts(pipeline, site, sink, sample
     accepted = _submit(pipeline, url)
 
     def delivered() -> dict | None:
-        article = httpx.get(f"{pipeline.api_url}/articles/{accepted['id']}").json()
+        article = pipeline.client.get(f"{pipeline.api_url}/articles/{accepted['id']}").json()
         deliveries = article.get("versions", [{}])[0].get("deliveries", []) if article.get("versions") else []
         return deliveries[0] if deliveries and deliveries[0]["status"] == "delivered" else None
 

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.pipeline
 
 def _published_and_delivered(pipeline, article_id: str) -> dict:  # noqa: ANN001
     def check() -> dict | None:
-        response = httpx.get(f"{pipeline.api_url}/articles/{article_id}")
+        response = pipeline.client.get(f"{pipeline.api_url}/articles/{article_id}")
         if response.status_code != 200:
             return None
         versions = response.json()["versions"]
@@ -35,7 +35,7 @@ def test_a_redelivered_clean_message_publishes_nothing_twice(pipeline, site, sin
 
     raw, _truth = sample
     url = site.add(f"/redelivered/{uuid.uuid4().hex}.html", raw)
-    accepted = httpx.post(pipeline.api_url + "/ingest", json={"url": url}).json()
+    accepted = pipeline.client.post(pipeline.api_url + "/ingest", json={"url": url}).json()
     article = _published_and_delivered(pipeline, accepted["id"])
     assert len(sink.for_article(accepted["id"])) == 1
 
@@ -49,7 +49,7 @@ def test_a_redelivered_clean_message_publishes_nothing_twice(pipeline, site, sin
 
     # Both go through clean, enrich and publish again (at-least-once), and change nothing outside.
     time.sleep(3)
-    after = httpx.get(f"{pipeline.api_url}/articles/{accepted['id']}").json()
+    after = pipeline.client.get(f"{pipeline.api_url}/articles/{accepted['id']}").json()
     assert after["latest_version"] == 1
     assert after["duplicates"] == article["duplicates"] == 0
     assert len(after["versions"][0]["deliveries"]) == 1
@@ -63,14 +63,14 @@ def test_a_refused_delivery_is_not_retried_and_ends_as_a_dead_letter(pipeline, s
     raw, _truth = sample
     url = site.add(f"/refused/{uuid.uuid4().hex}.html", raw)
     sink.fail_next(article_id_for(url), 1, status=400)
-    accepted = httpx.post(pipeline.api_url + "/ingest", json={"url": url}).json()
+    accepted = pipeline.client.post(pipeline.api_url + "/ingest", json={"url": url}).json()
     article = _published_and_delivered(pipeline, accepted["id"])
     delivery = article["versions"][0]["deliveries"][0]
     assert delivery["status"] == "failed"
     assert delivery["attempts"] == 1
     assert delivery["last_status_code"] == 400
     assert [item.status for item in sink.for_article(accepted["id"])] == [400]
-    letters = httpx.get(f"{pipeline.api_url}/dead-letters", params={"article_id": accepted["id"]}).json()["items"]
+    letters = pipeline.client.get(f"{pipeline.api_url}/dead-letters", params={"article_id": accepted["id"]}).json()["items"]
     assert len(letters) == 1
     assert letters[0]["stage"] == "publish" and "400" in letters[0]["error"]
     assert letters[0]["payload"]["target"] == "webhook"

@@ -247,6 +247,10 @@ def test_a_host_dies_mid_flow_and_the_other_finishes_everything(shared_database,
         migrate = subprocess.run([sys.executable, "-m", "newswire.cli", "migrate"], env=front.env, cwd=front.workdir,
                                  capture_output=True, text=True, timeout=300)
         assert migrate.returncode == 0, migrate.stderr
+        created = subprocess.run([sys.executable, "-m", "newswire.cli", "token", "create", "--role", "operator"],
+                                 env=front.env, cwd=front.workdir, capture_output=True, text=True, timeout=120)
+        assert created.returncode == 0, created.stderr
+        auth = {"Authorization": f"Bearer {created.stdout.strip().splitlines()[-1]}"}
         for host in hosts.values():
             host.start_workers()
         port = free_port()
@@ -270,7 +274,7 @@ def test_a_host_dies_mid_flow_and_the_other_finishes_everything(shared_database,
 
         submitted = {}
         for path in server.pages:
-            response = httpx.post(api + "/ingest", json={"url": server.url(path)}, timeout=30)
+            response = httpx.post(api + "/ingest", json={"url": server.url(path)}, headers=auth, timeout=30)
             assert response.status_code == 202, response.text
             submitted[path] = response.json()["id"]
 
@@ -293,7 +297,7 @@ def test_a_host_dies_mid_flow_and_the_other_finishes_everything(shared_database,
         def all_delivered() -> bool:
             assert not hosts["host-b"].dead(), f"host B died: {hosts['host-b'].dead()}"
             for article_id in submitted.values():
-                response = httpx.get(f"{api}/articles/{article_id}", timeout=30)
+                response = httpx.get(f"{api}/articles/{article_id}", headers=auth, timeout=30)
                 if response.status_code != 200:
                     return False
                 versions = response.json()["versions"]
@@ -310,14 +314,14 @@ def test_a_host_dies_mid_flow_and_the_other_finishes_everything(shared_database,
             "host B never fetched the page host A was fetching when it died")
         time.sleep(2)  # let a duplicate delivery, if any, arrive before counting
         for path, article_id in submitted.items():
-            article = httpx.get(f"{api}/articles/{article_id}", timeout=30).json()
+            article = httpx.get(f"{api}/articles/{article_id}", headers=auth, timeout=30).json()
             assert len(article["versions"]) == 1, f"{path}: {len(article['versions'])} versions"
             version = article["versions"][0]
             delivered = [d for d in version["deliveries"] if d["status"] == "delivered"]
             assert len(delivered) == 1, f"{path}: deliveries {version['deliveries']}"
             received = sink.for_article(article_id)
             assert len(received) == 1, f"{path}: the receiver got {len(received)} webhooks"
-        letters = httpx.get(f"{api}/dead-letters", timeout=30).json()["items"]
+        letters = httpx.get(f"{api}/dead-letters", headers=auth, timeout=30).json()["items"]
         assert not letters, f"dead letters: {letters}"
         # Nothing left behind in Redis either: every stage's queue drains.
         wait_until(lambda: not any(client.llen(stage) for stage in STAGES), timeout=60, interval=0.5,

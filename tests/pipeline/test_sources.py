@@ -34,7 +34,7 @@ def test_polling_due_sources_ingests_entries_and_records_health(pipeline, site, 
     celery.send_task("ingest.poll_sources", queue="ingest")
 
     def published() -> bool:
-        response = httpx.get(f"{pipeline.api_url}/articles/{article_id_for(link)}")
+        response = pipeline.client.get(f"{pipeline.api_url}/articles/{article_id_for(link)}")
         return response.status_code == 200 and response.json()["versions"][0]["status"] == "published"
 
     wait_until(published, timeout=40, message="the source's entry published")

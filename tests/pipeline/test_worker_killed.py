@@ -35,13 +35,13 @@ def test_killed_ingest_worker_loses_nothing(database_url, site, sink, sample, tm
     url = site.add(path, raw, delay=2)
     env = dict(PIPELINE_ENV, **SHORT_TIMEOUTS, NEWSWIRE_WEBHOOK_URL=sink.url, NEWSWIRE_WEBHOOK_SECRET=WEBHOOK_SECRET)
     with EmbeddedPipeline(database_url=database_url, env=env, workdir=tmp_path) as pipeline:
-        accepted = httpx.post(pipeline.api_url + "/ingest", json={"url": url}, timeout=10).json()
+        accepted = pipeline.client.post(pipeline.api_url + "/ingest", json={"url": url}, timeout=10).json()
         wait_until(lambda: site.routes[path].hits >= 1, timeout=20, message="fetch under way")
         pipeline.restart("worker-ingest")  # SIGKILL mid-fetch: the message was never acked
         started = time.monotonic()
 
         def published() -> dict | None:
-            response = httpx.get(f"{pipeline.api_url}/articles/{accepted['id']}", timeout=10)
+            response = pipeline.client.get(f"{pipeline.api_url}/articles/{accepted['id']}", timeout=10)
             if response.status_code != 200:
                 return None
             versions = response.json()["versions"]

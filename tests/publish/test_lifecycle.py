@@ -165,6 +165,7 @@ def test_targets_api_pause_resume_explain_and_gauges(publish_env, receiver, tmp_
 
             client = TestClient(app)
             assert client.post(f"/targets/{name}/pause").status_code == 401
+            assert client.get("/targets").status_code == 401
             assert client.post(f"/targets/{name}/pause", headers=viewer).status_code == 403
             paused = client.post(f"/targets/{name}/pause", headers=operator).json()
             assert paused["paused"] and "paused by" in paused["reason"]
@@ -172,7 +173,7 @@ def test_targets_api_pause_resume_explain_and_gauges(publish_env, receiver, tmp_
             engine.plan(version_id, configured_targets())
             assert engine.drain(configured_targets()[name], budget=1).stopped == "paused"
             assert receiver.at(f"/{name}") == []
-            shown = {t["name"]: t for t in client.get("/targets").json()["items"]}
+            shown = {t["name"]: t for t in client.get("/targets", headers=viewer).json()["items"]}
             assert shown[name]["paused"] and shown[name]["deliveries"] == {"pending": 1}
             metrics = client.get("/metrics").text
             assert f'newswire_target_disabled{{target="{name}"}} 1.0' in metrics
@@ -182,14 +183,15 @@ def test_targets_api_pause_resume_explain_and_gauges(publish_env, receiver, tmp_
             drain_until_settled(configured_targets()[name])
             assert len(receiver.at(f"/{name}")) == 1
             # Why did the story reach one target and not the other?
-            why = client.get(f"/articles/{article_id}/explain").json()
+            why = client.get(f"/articles/{article_id}/explain", headers=viewer).json()
             decisions = {t["target"]: t for t in why["versions"][0]["targets"]}
             assert decisions[name]["decision"] == "send" and decisions[name]["deliveries"][0]["status"] == "delivered"
             assert decisions[skipper]["decision"] == "skip"
             assert "english-only: language 'zh' not in ['en']" in decisions[skipper]["reason"]
-            detail = client.get(f"/articles/{article_id}").json()
+            detail = client.get(f"/articles/{article_id}", headers=viewer).json()
             assert {r["target"] for r in detail["versions"][0]["routing"]} == {name, skipper}
-            assert client.get("/articles/nope/explain").status_code == 404
+            assert client.get("/articles/nope/explain").status_code == 401
+            assert client.get("/articles/nope/explain", headers=viewer).status_code == 404
         finally:
             configured_targets.cache_clear()
 

@@ -19,11 +19,11 @@ def test_operator_retraction_reaches_the_webhook_through_the_workers(pipeline, s
 
     raw, _truth = sample
     url = site.add(f"/retract/{uuid.uuid4().hex}.html", raw)
-    accepted = httpx.post(pipeline.api_url + "/ingest", json={"url": url}, timeout=10).json()
+    accepted = pipeline.client.post(pipeline.api_url + "/ingest", json={"url": url}, timeout=10).json()
     article_id = accepted["id"]
     wait_until(lambda: len(sink.for_article(article_id)) == 1, timeout=60, message="first delivery")
     operator = {"Authorization": f"Bearer {create_token('operator', 'retract test')[0]}"}
-    response = httpx.post(f"{pipeline.api_url}/articles/{article_id}/retract", json={"note": "legal request"},
+    response = pipeline.client.post(f"{pipeline.api_url}/articles/{article_id}/retract", json={"note": "legal request"},
                           headers=operator, timeout=10)
     assert response.status_code == 200, response.text
     assert response.json()["targets"] == ["webhook"]
@@ -32,7 +32,7 @@ def test_operator_retraction_reaches_the_webhook_through_the_workers(pipeline, s
     body = Webhook(WEBHOOK_SECRET).verify(second.body, second.headers)
     assert body["type"] == "article.retracted" and body["lifecycle_note"] == "legal request"
     assert second.headers["webhook-id"] == first.headers["webhook-id"] + "_retract"
-    explained = httpx.get(f"{pipeline.api_url}/articles/{article_id}/explain", timeout=10).json()
+    explained = pipeline.client.get(f"{pipeline.api_url}/articles/{article_id}/explain", timeout=10).json()
     [decision] = explained["versions"][0]["targets"]
     assert decision["target"] == "webhook" and decision["decision"] == "send"
     assert {d["event"]: d["status"] for d in decision["deliveries"]} == {"publish": "delivered",

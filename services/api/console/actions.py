@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.payload import IngestRequest, utcnow
+
 from shared.store import DeadLetter, Delivery, Source, session_scope
 from shared.telemetry import get_logger
 
@@ -117,26 +117,32 @@ def matching_ids(flt: Any, limit: int = BULK_LIMIT + 1) -> list[int]:
 
 # -- sources -----------------------------------------------------------------
 def set_source_status(source_id: int, status: str) -> dict[str, Any]:
-    with session_scope() as session:
-        source = session.get(Source, source_id)
-        if source is None:
-            raise ActionError(f"no source {source_id}", 404)
-        before = source.status
-        source.status = status
-        if status == "active":
-            source.next_fetch_at = utcnow()
-        return {"id": source_id, "status": status, "was": before}
+    """Pause (``paused``) or resume (``active``) a source the way ingest does: the schedule in Redis follows."""
+    from services.ingest import sources
+
+    before = _source_status(source_id)
+    try:
+        result = sources.pause(source_id) if status == "paused" else sources.resume(source_id)
+    except sources.SourceError as exc:
+        raise ActionError(exc.reason, exc.status) from exc
+    return {"id": source_id, "status": result.get("status", status), "was": before}
 
 
 def fetch_source_now(source_id: int) -> dict[str, Any]:
+    from services.ingest import sources
+
+    try:
+        return sources.fetch_now(source_id)
+    except sources.SourceError as exc:
+        raise ActionError(exc.reason, exc.status) from exc
+
+
+def _source_status(source_id: int) -> str:
     with session_scope() as session:
         source = session.get(Source, source_id)
         if source is None:
             raise ActionError(f"no source {source_id}", 404)
-        url = source.url
-    request = IngestRequest(url=url, source_id=source_id, source_poll=True)
-    task_id = _send("ingest.fetch", [request.to_message()])
-    return {"id": source_id, "fetch_id": request.fetch_id, "task_id": task_id}
+        return source.status
 
 
 __all__ = ["replay", "discard", "matching_ids", "set_source_status", "fetch_source_now", "ActionError"]

@@ -20,13 +20,15 @@ from services.enrich.entities import MODELS, en_features, en_tokens, zh_features
 
 
 def _labels(units: list[tuple[int, int]], entities: list[dict]) -> list[str]:
+    """BIOES labels: B- begins, I- continues, E- ends an entity of several units, S- is one of one unit."""
     labels = ["O"] * len(units)
     for entity in entities:
-        first = True
-        for i, (start, end) in enumerate(units):
-            if start >= entity["start"] and end <= entity["end"]:
-                labels[i] = ("B-" if first else "I-") + entity["type"]
-                first = False
+        inside = [i for i, (start, end) in enumerate(units) if start >= entity["start"] and end <= entity["end"]]
+        if len(inside) == 1:
+            labels[inside[0]] = "S-" + entity["type"]
+        elif inside:
+            for i in inside:
+                labels[i] = ("B-" if i == inside[0] else "E-" if i == inside[-1] else "I-") + entity["type"]
     return labels
 
 
