@@ -304,9 +304,8 @@ def run_soak(minutes: float, rate: float, interval: float, max_growth_mb: float,
             warm_seen = len(receiver.since(0))
             since = datetime.now(timezone.utc)
             start_memory = process_memory(pipeline)
-            # The API's operator token once access control is in (issue 6); nothing before it.
-            headers = getattr(pipeline, "auth", {})
-            with httpx.Client(base_url=pipeline.api_url, headers=headers, timeout=30) as client:
+            # No token, no access: the pipeline's own operator token.
+            with httpx.Client(base_url=pipeline.api_url, headers=pipeline.auth, timeout=30) as client:
                 intake = ApiIntake(client, pipeline, server, pages, "soak")
                 driver = Driver(intake, receiver, pipeline, warm_seen, show=progress)
                 load_seconds, drained = driver.run(minutes * 60.0, rate, interval)

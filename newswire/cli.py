@@ -292,6 +292,12 @@ from newswire.cli_publish import register as _register_publish  # noqa: E402
 _register_publish(cli)
 # (end of Publish)
 
+# Hooks (issue 6): this area's commands are registered below this line
+from newswire.cli_hooks import register as _register_hooks  # noqa: E402
+
+_register_hooks(cli)
+# (end of Hooks)
+
 # Deploy (issue 9): this area's commands are registered below this line
 probe_app = typer.Typer(help="Container health probes (exit 0 = healthy), as Kubernetes runs them.")
 cli.add_typer(probe_app, name="probe")

@@ -30,7 +30,8 @@ def make_app() -> Celery:
         result_backend=None,
         task_queues=[Queue(stage, routing_key=stage) for stage in STAGES],
         task_default_queue="ingest",
-        task_routes={f"{stage}.*": {"queue": stage, "routing_key": stage} for stage in STAGES},
+        task_routes={**{f"{stage}.*": {"queue": stage, "routing_key": stage} for stage in STAGES},
+                     "hooks.*": {"queue": "publish", "routing_key": "publish"}},  # hook jobs (issue 6)
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_acks_on_failure_or_timeout=True,
@@ -57,8 +58,9 @@ def make_app() -> Celery:
         beat_schedule={
             "poll-due-sources": {"task": "ingest.poll_sources", "schedule": float(settings.poll_interval)},
             "sweep-stuck-deliveries": {"task": "publish.sweep", "schedule": 60.0},
+            "sweep-hook-jobs": {"task": "hooks.sweep_jobs", "schedule": 60.0},  # issue 6: jobs not queued
         },
-        include=[f"services.{stage}.tasks" for stage in STAGES],
+        include=[f"services.{stage}.tasks" for stage in STAGES] + ["services.hooks.tasks"],
     )
     return app
 

@@ -110,6 +110,10 @@ class Settings(BaseSettings):
     websub_hub: str | None = None  # advertised in the feeds and pinged when they change
     # (end of Publish engine)
 
+    # Hooks (issue 6): add this area's settings below this line
+    hooks_max_body_bytes: int = 4 * 1024 * 1024  # largest inbound hook call read (a hook may set a lower limit)
+    # (end of Hooks)
+
     # Deploy (issue 9): add this area's settings below this line
     # (end of Deploy)
 

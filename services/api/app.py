@@ -294,6 +294,12 @@ app.include_router(feeds_router)
 app.include_router(publish_router)
 # (end of Publish)
 
+# Hooks (issue 6): inbound webhooks, jobs, hook calls, republish
+from services.api.hooks import router as hooks_router  # noqa: E402
+
+app.include_router(hooks_router)
+# (end of Hooks)
+
 # Deploy (issue 9): this area's routers are included below this line
 from services.api.probes import router as probes_router  # noqa: E402
 app.include_router(probes_router)

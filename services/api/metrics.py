@@ -120,6 +120,12 @@ class NewswireCollector:
         for labels, value in sorted(metrics.read_counter("deliveries"), key=lambda item: sorted(item[0].items())):
             deliveries.add_metric([labels.get("target", ""), labels.get("outcome", "")], value)
         yield deliveries
+        calls = CounterMetricFamily("newswire_hook_calls", "Inbound hook calls per hook by verdict "
+                                    "(accepted, duplicate, refused); unknown hook names count as (unknown)",
+                                    labels=["hook", "verdict"])  # issue 6
+        for labels, value in sorted(metrics.read_counter("hook_calls"), key=lambda item: sorted(item[0].items())):
+            calls.add_metric([labels.get("hook", ""), labels.get("verdict", "")], value)
+        yield calls
 
     def _gauges(self) -> Iterable[Metric]:
         from shared.store import DeadLetter, session_scope
@@ -161,6 +167,19 @@ class NewswireCollector:
         for source, value in sorted(values.items()):
             suspended.add_metric([source], value)
         yield suspended
+        # Hook jobs not finished (issue 6): pending that stays up means the broker was down and the sweep has not
+        # run (is the scheduler up?); queued that stays up means no publish worker consumes.
+        waiting = GaugeMetricFamily("newswire_jobs_waiting", "Hook jobs not finished, by status (pending, queued, "
+                                    "running)", labels=["status"])
+        from shared.store.models import Job
+
+        with session_scope() as session:
+            counts = dict(session.execute(
+                select(Job.status, func.count()).where(Job.status.in_(("pending", "queued", "running")))
+                .group_by(Job.status)).all())
+        for status in ("pending", "queued", "running"):
+            waiting.add_metric([status], counts.get(status, 0))
+        yield waiting
 
 
 def _provided(name: str, default: Callable[[], dict[str, float]] | None = None) -> dict[str, float]:

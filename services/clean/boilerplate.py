@@ -204,6 +204,17 @@ POST_META = re.compile(
 ZH_CALL_TO_ACTION = re.compile(r"[【\[]\s*(?:点击|立即|马上|戳这里|扫码|长按)[^】\]]{0,10}[】\]]")
 
 
+# Chinese source and page notes: where the text was taken from, what it was first called, how often it was read,
+# where its pictures came from, which page of how many this is.
+ZH_NOTE = re.compile(
+    r"^\W*(?:[（(]\s*)?(?:原(?:标)?题为?\s*[《“]|摘自\s*《|本文来自|图片(?:均)?(?:来自|源自)网络)|"
+    r"^[—-]{1,2}\s*《[^》]{1,30}》\s*(?:\d{4}\s*年)?\s*(?:\d{1,2}\s*月号?|第?\s*\d+\s*期)?\W*$|"
+    r"已被阅读\s*\d+\s*次|(?:阅读|点击|浏览)(?:次数|数)?\s*[:：(（]\s*\d+\s*次?[)）]?\s*$|\btrackback\b|"
+    r"第\s*\d+\s*页\s*[/／]\s*共\s*\d+\s*页|上一页|下一页",
+    re.IGNORECASE,
+)
+
+
 def is_ui_line(text: str) -> bool:
     if len(text) <= 100 and UI_LINE.match(text) is not None:
         return True
@@ -214,7 +225,7 @@ def is_ui_line(text: str) -> bool:
     if is_date_line(text):
         return True
     if len(text) <= 250 and (COMMENT_NOTE.search(text) or POST_META.search(text)
-                             or ZH_CALL_TO_ACTION.search(text)):
+                             or ZH_CALL_TO_ACTION.search(text) or ZH_NOTE.search(text)):
         return True
     if len(text) <= 400 and PHOTO_CREDIT.search(text) is not None:
         return True

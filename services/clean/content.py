@@ -111,8 +111,7 @@ def prune(root: HtmlElement, by_names: bool = True) -> None:
     """
     etree.strip_elements(root, etree.Comment, etree.ProcessingInstruction, *DROP_TAGS, with_tail=False)
     doomed = []
-    sizes = measure(root) if by_names else {}
-    body_size = max((s.total for s in sizes.values()), default=0)
+    body_size = None
     for el in root.iter():
         tag = _tag(el)
         if not tag or tag in ("html", "body", "article", "main", "a"):
@@ -121,7 +120,9 @@ def prune(root: HtmlElement, by_names: bool = True) -> None:
             names = boilerplate.names(_class_id(el))
             if (names.strip() and boilerplate.UNLIKELY.search(names) and not boilerplate.MAYBE.search(names)
                     and not _embeds_a_post(el)):
-                if sizes[el].total <= 0.5 * body_size or boilerplate.COMMENTS.search(names):
+                if body_size is None:
+                    body_size = _text_size(root)
+                if _text_size(el) <= 0.5 * body_size or boilerplate.COMMENTS.search(names):
                     doomed.append(el)
                     continue
         style = el.get("style")
@@ -132,6 +133,13 @@ def prune(root: HtmlElement, by_names: bool = True) -> None:
     for el in doomed:
         if el.getparent() is not None:
             _drop_keep_tail(el)
+
+
+def _text_size(el) -> int:  # noqa: ANN001
+    """Weighted length of an element's text without white space, for the few elements whose share of the page
+    decides whether they go (cheaper than ``measure``, which prune would otherwise run on the whole page)."""
+    text = _SPACE.sub("", el.text_content())
+    return len(text) + len(_CJK.findall(text))
 
 
 EMBEDDED_POST = re.compile(r"(?<![a-z0-9-])(?:twitter-tweet|instagram-media|tiktok-embed|bluesky-embed|"
@@ -249,6 +257,18 @@ def _is_caption(el) -> bool:  # noqa: ANN001
             and len(el.text_content()) <= CAPTION_MAX)
 
 
+def _data_row(tr) -> bool:  # noqa: ANN001
+    """A table row of plain cells (figures, names, short labels): read as one line, cells apart by spaces. A row
+    holding a layout cell (paragraphs, line breaks) is read cell by cell as blocks."""
+    for child in tr:
+        if _tag(child) not in ("td", "th"):
+            return False
+        for inner in child.iterdescendants():
+            if _tag(inner) in BLOCK_TAGS or _tag(inner) == "br":
+                return False
+    return len(tr) > 1
+
+
 def _lines(node: HtmlElement) -> list[Line]:
     """The node's text as lines: a block element or <br> ends a line; links are counted per line."""
     lines: list[Line] = []
@@ -274,14 +294,16 @@ def _lines(node: HtmlElement) -> list[Line]:
             if in_link:
                 link[0] += units
 
-    def walk(el, in_link: bool, in_caption: bool) -> None:  # noqa: ANN001
+    def walk(el, in_link: bool, in_caption: bool, cell: bool = False) -> None:  # noqa: ANN001
         tag = _tag(el)
         if not tag:
             return
         if tag == "br":
             flush()
             return
-        is_block = tag in BLOCK_TAGS
+        if cell:  # a cell of a data row: its text joins the row's line
+            parts.append(" ")
+        is_block = tag in BLOCK_TAGS and not cell
         if is_block:
             flush()
             block_tag[0] = tag
@@ -289,9 +311,10 @@ def _lines(node: HtmlElement) -> list[Line]:
         in_link = in_link or tag == "a"
         in_caption = in_caption or tag in CAPTION_TAGS or (is_block and _is_caption(el))
         text(el.text, in_link)
+        row = tag == "tr" and _data_row(el)
         for child in el:
-            walk(child, in_link, in_caption)
-            if _tag(child) in BLOCK_TAGS or _tag(child) == "br":
+            walk(child, in_link, in_caption, row and _tag(child) in ("td", "th"))
+            if (_tag(child) in BLOCK_TAGS and not row) or _tag(child) == "br":
                 block_tag[0] = tag
                 caption[0] = in_caption
             text(child.tail, in_link)

@@ -87,10 +87,10 @@ def render_html(blocks: list[tuple[str, str]], images: list[Image]) -> str:
 
 def _only_names(text: str, names: list[str]) -> bool:
     """A line that is nothing but the byline's names (胡平 / 赵延东、风笑天)."""
-    rest = text
+    rest = metadata.ROLE.sub("", text)
     for name in names:
         rest = rest.replace(name, "")
-    return bool(names) and rest.strip(" 、,，\u3000") == ""
+    return bool(names) and rest.strip(" 、,，&＆/／:：()（）\u3000") == ""
 
 
 def _drop_bylines(blocks: list[tuple[str, str]], authors: list[str], title: str | None) -> list[tuple[str, str]]:

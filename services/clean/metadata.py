@@ -274,7 +274,7 @@ def _published(root: HtmlElement, metas: dict, ld: list[dict], page_text: str, t
 # ------------------------------------------------------------------ authors and source
 
 _ZH_NAME = re.compile(r"^[\u4e00-\u9fff·]{2,4}$")
-_ROLE = re.compile(r"(?:首席|资深|特约|见习|实习)?(?:记者|通讯员|实习生|作者|撰文|执笔人?|采写|撰稿|文字|文\s*[/／]|^文\s*[:：])\s*[:：/／]?")
+ROLE = _ROLE = re.compile(r"(?:首席|资深|特约|见习|实习)?(?:记者|通讯员|实习生|作者|撰文|执笔人?|采写|撰稿|文字|文\s*[/／]|^文\s*[:：])(?!们)\s*[:：/／]?")
 _PAREN = re.compile(r"[（(]([^（()）\n]{2,40})[)）]")
 _EDITOR = re.compile(r"(?:责任编辑|责编|编辑)\s*[:：]\s*([^\n]{2,30})")
 _CLOSING = re.compile(r"[（(]([^（()）\n]{2,30})[)）]\s*$")
@@ -336,7 +336,10 @@ def zh_authors(lines: list[str], header: str, credits: list[str] = (), footer: s
         for match in _PAREN.finditer(line):
             if _ROLE.search(match.group(1)) and (names := _after_roles(match.group(1))):
                 return names
-    for line in [header] + [line for line in ends if len(line) <= 60]:
+    # A byline line of its own at the top comes before the header (where text read across elements may run the
+    # last name into the next word: 张三丰近日).
+    top = [line for line in lines[:3] if len(line) <= 60]
+    for line in [*top, header, *(line for line in ends if len(line) <= 60)]:
         if line and (names := _after_roles(line)):
             return names
     for line in reversed(lines[-3:]):

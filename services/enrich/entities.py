@@ -52,11 +52,23 @@ class Mention:
 # ---------------------------------------------------------------- features
 
 
+_SHAPE = str.maketrans({**{chr(c): "X" for c in range(65, 91)}, **{chr(c): "x" for c in range(97, 123)},
+                        **{chr(c): "d" for c in range(48, 58)}})
+
+
 def _shape(word: str) -> str:
-    shape = re.sub(r"[A-Z]", "X", word)
-    shape = re.sub(r"[a-z]", "x", shape)
-    shape = re.sub(r"\d", "d", shape)
-    return re.sub(r"(.)\1+", r"\1\1", shape)
+    """Xxxx, dd-dd ...: capitals X, small letters x, digits d, runs of one kind cut to two."""
+    if word.isascii():
+        shape = word.translate(_SHAPE)
+    else:
+        shape = re.sub(r"\d", "d", re.sub(r"[a-z]", "x", re.sub(r"[A-Z]", "X", word)))
+    out, previous, run = [], "", 0
+    for char in shape:
+        run = run + 1 if char == previous else 1
+        previous = char
+        if run <= 2:
+            out.append(char)
+    return "".join(out)
 
 
 def en_tokens(text: str) -> list[tuple[str, int, int]]:
@@ -111,16 +123,6 @@ def _jieba():  # noqa: ANN202
     return segment.tokenizer(), segment.word_tags()
 
 
-def _char_class(char: str) -> str:
-    if _HAN.match(char):
-        return "H"
-    if char.isdigit():
-        return "D"
-    if char.isalpha():
-        return "A"
-    return "P"
-
-
 # People's Daily text (the training data) writes punctuation, digits and Latin letters full-width; the web
 # mostly writes them ASCII. Characters are read in the full-width form, words are cut from the ASCII form
 # (one character for one: offsets hold), so training and web text look alike to the tagger.
@@ -129,11 +131,12 @@ _HALF_WIDTH = {code + 0xFEE0: code for code in range(0x21, 0x7F)}
 _ZH_CHAR_CACHE: dict[str, tuple[str, ...]] = {}
 
 
+
 def _zh_char(char: str) -> tuple[str, ...]:
     """A character's own features: the character, its class, surname and suffix flags."""
     cached = _ZH_CHAR_CACHE.get(char)
     if cached is None:
-        own = ["c=" + char, "k=" + _char_class(char)]
+        own = ["c=" + char]
         if char in SURNAMES:
             own.append("sur")
         if char in PLACE_SUFFIX:
@@ -157,13 +160,13 @@ def _words(text: str) -> list[tuple[str, str]]:
             for word in segment.cut(text.translate(_HALF_WIDTH))]
 
 
-def zh_features(text: str) -> list[list[str]]:
+def zh_features(text: str, words: list[tuple[str, str]] | None = None) -> list[list[str]]:
     """Per character: the character, its neighbours within two (and the pairs it forms with the next and
-    previous one, and those two together), its class, surname
+    previous one, and those two together), surname
     and suffix flags; the word jieba puts it in (the word, its part of speech, the character's place in
     it) and the places of its neighbours. Built column by column (list comprehensions: this runs on every
     character of every Chinese lead)."""
-    words = _words(text)
+    words = _words(text) if words is None else words
     text = text.translate(_FULL_WIDTH)
     n = len(text)
     if not n:
@@ -196,7 +199,7 @@ def zh_features(text: str) -> list[list[str]]:
     ]
     own = [_zh_char(c) for c in text]
     surname_before = [False] + [c in SURNAMES for c in text[:-1]]
-    feats = [["b", *mine, *row, *common] for mine, common, row in zip(own, shared, zip(*columns))]
+    feats = [[*mine, *row, *common] for mine, common, row in zip(own, shared, zip(*columns))]
     for i in (i for i, flag in enumerate(surname_before) if flag):
         feats[i].append("sur-1")
     return feats
@@ -299,16 +302,19 @@ def entities_for(title: str, text: str, lang: str | None, max_chars: int) -> lis
             seen.setdefault((mention.text, mention.type), mention)
     lead_window = text[:300]
     whole = f"{title}\n{text}"
+    counts = {name: whole.count(name) for name, _kind in seen}
+    # Drop a name that is part of a longer one of the same kind with no mention of its own (赵海 in 赵海燕).
+    by_kind: dict[str, list[str]] = {}
+    for name, kind in seen:
+        by_kind.setdefault(kind, []).append(name)
     out: list[Entity] = []
-    for (name, kind), _mention in seen.items():
-        mentions = max(1, whole.count(name))
+    for name, kind in seen:
+        if any(len(other) > len(name) and name in other and counts[name] <= counts[other] for other in by_kind[kind]):
+            continue
+        mentions = max(1, counts[name])
         in_title, in_lead = name in title, name in lead_window
         salience = min(1.0, 0.4 * in_title + 0.25 * in_lead + 0.35 * min(1.0, mentions / 5))
         out.append(Entity(name=name, kind=KINDS[kind], mentions=mentions, salience=round(salience, 3)))
-    # Drop a name that is part of a longer one of the same kind with no mention of its own (赵海 in 赵海燕).
-    names = [(e.name, e.kind) for e in out]
-    out = [e for e in out if not any(e.kind == k and e.name != n and e.name in n and whole.count(e.name) <= whole.count(n)
-                                     for n, k in names)]
     # A name the gazetteer holds as a Chinese administrative division is a place, whatever the tagger said.
     from services.enrich.places import gazetteer
 

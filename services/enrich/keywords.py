@@ -68,6 +68,7 @@ def load() -> None:
     stopwords("en")
 
 
+@lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
     """A light stemmer to merge plural and verb forms when counting (film/films, elect/elected)."""
     for suffix in ("ies", "ing", "ed", "es", "s"):

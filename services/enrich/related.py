@@ -68,34 +68,39 @@ def band_keys(sig: list[int]) -> list[str]:
 
 
 def assign_story(article_id: str, sig: list[int], threshold: float, days: int) -> str:
-    """The story id for this article: an existing story's when a recent signature is close enough, else its own."""
-    from sqlalchemy import delete, insert, select
+    """The story id for this article: an existing story's when a recent signature is close enough, else its own.
+
+    Plain SQL statements (SQLAlchemy Core, not the ORM): this runs once per article."""
+    from sqlalchemy import delete, insert, select, update
 
     from shared.store import session_scope
     from shared.store.models import StoryBand, StorySignature
 
+    signatures, bands = StorySignature.__table__, StoryBand.__table__
     keys = band_keys(sig)
     with session_scope() as session:
-        mine = session.get(StorySignature, article_id)
+        mine = session.execute(select(signatures.c.signature, signatures.c.story_id)
+                               .where(signatures.c.article_id == article_id)).first()
         if mine is not None:
             if mine.signature == sig:
                 return mine.story_id  # redelivered: the same answer
-            session.execute(delete(StoryBand).where(StoryBand.article_id == article_id))
+            session.execute(delete(bands).where(bands.c.article_id == article_id))
         since = utcnow() - timedelta(days=days)
         rows = session.execute(
-            select(StorySignature).join(StoryBand, StoryBand.article_id == StorySignature.article_id)
-            .where(StoryBand.band.in_(keys), StorySignature.article_id != article_id,
-                   StorySignature.created_at >= since).distinct()
-        ).scalars().all()
+            select(signatures.c.story_id, signatures.c.signature)
+            .join(bands, bands.c.article_id == signatures.c.article_id)
+            .where(bands.c.band.in_(keys), signatures.c.article_id != article_id, signatures.c.created_at >= since)
+            .distinct()
+        ).all()
         best = max(rows, key=lambda row: similarity(sig, row.signature), default=None)
         story_id = best.story_id if best is not None and similarity(sig, best.signature) >= threshold else article_id
-        if mine is None:
-            session.add(StorySignature(article_id=article_id, story_id=story_id, signature=sig, created_at=utcnow()))
+        if mine is None:  # the signature row before its bands (foreign key)
+            session.execute(insert(signatures).values(article_id=article_id, story_id=story_id, signature=sig,
+                                                      created_at=utcnow()))
         else:
-            mine.signature, mine.story_id = sig, story_id
-        session.flush()  # the signature row before its bands (foreign key)
-        # One multi-row statement for the bands (the ORM would insert them one by one).
-        session.execute(insert(StoryBand.__table__), [{"band": key, "article_id": article_id} for key in keys])
+            session.execute(update(signatures).where(signatures.c.article_id == article_id)
+                            .values(signature=sig, story_id=story_id))
+        session.execute(insert(bands), [{"band": key, "article_id": article_id} for key in keys])
     return story_id
 
 

@@ -85,7 +85,7 @@ def add_delivery(session: Any, version: ArticleVersion, target: TargetBase, even
                   status="pending" if target.pushes else "delivered", attempts=0, attempt_base=0,
                   created_at=now, next_attempt_at=now, delivered_at=None if target.pushes else now)
     result = session.execute(_insert(session)(Delivery).values(**values)
-                             .on_conflict_do_nothing(index_elements=["version_id", "target", "event"]))
+                             .on_conflict_do_nothing(index_elements=["version_id", "target", "event", "generation"]))
     return bool(result.rowcount)
 
 

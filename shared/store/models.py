@@ -125,7 +125,8 @@ class Delivery(Base):
     """One row per (article version, target); its key is stored before the first send."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("version_id", "target", "event", name="uq_delivery"),
+    # generation: 0 for the planned delivery; a republication's id for each republication (issue 6)
+    __table_args__ = (UniqueConstraint("version_id", "target", "event", "generation", name="uq_delivery"),
                       Index("ix_deliveries_due", "target", "status", "next_attempt_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -145,6 +146,7 @@ class Delivery(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     attempt_base: Mapped[int] = mapped_column(Integer, default=0)
     remote_id: Mapped[str | None] = mapped_column(Text)  # the receiver's id for it (a WordPress post id)
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # hooks (issue 6)
 
     version: Mapped[ArticleVersion] = relationship(back_populates="deliveries")
     attempt_log: Mapped[list["DeliveryAttempt"]] = relationship(
@@ -349,3 +351,105 @@ class PublishEvent(Base):
     actor: Mapped[str | None] = mapped_column(String(160))
     at: Mapped[datetime] = mapped_column(default=utcnow)
 # (end of Publish)
+
+
+# Hooks (issue 6): inbound webhooks, their secrets and calls, jobs, republications
+class Hook(Base):
+    """An inbound webhook: POST /hooks/{name}, verified with its secrets, allowed to trigger some actions."""
+
+    __tablename__ = "hooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    scheme: Mapped[str] = mapped_column(String(16), default="standard")  # standard (Standard Webhooks), github
+    actions: Mapped[list[Any]] = mapped_column(JSON)  # reingest, republish, retract, ingest
+    targets: Mapped[list[Any] | None] = mapped_column(JSON)  # republish may reach only these (None: any)
+    max_body_bytes: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    secrets: Mapped[list["HookSecret"]] = relationship(back_populates="hook", order_by="HookSecret.id",
+                                                       cascade="all, delete-orphan")
+
+
+class HookSecret(Base):
+    """One secret of a hook. HMAC needs the secret itself, so it is stored as given (never shown again); its
+    fingerprint (first 12 hex of its SHA-256) names it in lists and call logs. Rotation sets ``expires_at``."""
+
+    __tablename__ = "hook_secrets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hook_id: Mapped[int] = mapped_column(ForeignKey("hooks.id", ondelete="CASCADE"), index=True)
+    secret: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+    hook: Mapped[Hook] = relationship(back_populates="secrets")
+
+
+class HookCall(Base):
+    """Every inbound call of a hook, whatever became of it: verdict, reason, what it triggered, its job."""
+
+    __tablename__ = "hook_calls"
+    __table_args__ = (Index("ix_hook_calls_hook", "hook", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hook: Mapped[str] = mapped_column(String(64))
+    webhook_id: Mapped[str | None] = mapped_column(String(255))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    verdict: Mapped[str] = mapped_column(String(16))  # accepted, duplicate, refused
+    status_code: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str | None] = mapped_column(String(32))
+    subject: Mapped[str | None] = mapped_column(Text)  # the article id or URL it was about
+    job_id: Mapped[str | None] = mapped_column(String(36))
+    secret: Mapped[str | None] = mapped_column(String(16))  # fingerprint of the secret that verified it
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    body_bytes: Mapped[int | None] = mapped_column(Integer)
+    body_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class Job(Base):
+    """Work accepted from a hook (or an operator): stored before it is queued, so nothing accepted is lost."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status", "status", "updated_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # reingest, republish, retract, ingest
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, queued, running, done, failed
+    key: Mapped[str | None] = mapped_column(String(320), unique=True)  # hook:<hook id>:<webhook-id>
+    body_sha256: Mapped[str | None] = mapped_column(String(64))
+    hook: Mapped[str | None] = mapped_column(String(64))
+    actor: Mapped[str | None] = mapped_column(String(160))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    queued_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+
+
+class Republication(Base):
+    """One republication of an article version: its key makes a repeated request a no-op; its id is the
+    ``generation`` of the deliveries it created (one per chosen target)."""
+
+    __tablename__ = "republications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(320), unique=True)
+    article_id: Mapped[str] = mapped_column(String(36), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    targets: Mapped[list[Any]] = mapped_column(JSON)
+    actor: Mapped[str | None] = mapped_column(String(160))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+# (end of Hooks)

@@ -261,4 +261,21 @@ def test_a_data_table_beside_the_text_in_a_layout_table_is_part_of_the_story() -
             "</td></tr></table></body></html>")
     lines = body_of(html)
     assert lines[:9] == ZH_PARAGRAPHS * 3
-    assert f"{subjects}（第9组）" in lines
+    assert "0109 专业方向9 " + f"{subjects}（第9组）" in lines
+
+
+def test_chinese_source_and_page_notes_are_not_story() -> None:
+    notes = ["（原题为《社区改造的新变化》）", "(本文来自某某新闻，更多资讯请下载客户端)", "图片均来自网络",
+             "——《城市周刊》2001年3月号", "(本文发表于首页, 已被阅读178次)", "第1页/共1页 << 上一页 | 下一页 >>"]
+    html = ("<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in ZH_PARAGRAPHS)
+            + "".join(f"<p>{n}</p>" for n in notes) + "</div></body></html>")
+    assert body_of(html) == ZH_PARAGRAPHS
+
+
+def test_a_data_table_reads_one_line_per_row() -> None:
+    table = ("<table><tr><th>Route</th><th>Stops</th><th>Opens</th></tr>"
+             "<tr><td>North Loop</td><td>14</td><td>March</td></tr><tr><td>Harbour Line</td><td>9</td><td>April</td></tr>"
+             "</table>")
+    html = ("<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS) + table
+            + "</div></body></html>")
+    assert body_of(html) == [*EN_PARAGRAPHS, "Route Stops Opens", "North Loop 14 March", "Harbour Line 9 April"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.clean.extract import render_html
+from services.clean.extract import extract, render_html
 from shared.payload import Image
 
 
@@ -20,3 +20,14 @@ def test_blocks_become_headings_lists_quotes_and_figures() -> None:
 def test_hostile_image_urls_are_dropped() -> None:
     html = render_html([("p", "x")], [Image(url="javascript:alert(1)", caption=None)])
     assert "javascript" not in html
+
+
+def test_a_byline_line_with_its_role_word_and_ampersand_is_dropped_from_the_text() -> None:
+    paragraphs = "".join(f"<p>{p}</p>" for p in [
+        "近日，家住花园街社区的李大爷谈起智慧楼院建设时赞不绝口，说院里的居民感到很安全、很安心。",
+        "该区先后多次召开动员会研究部署创建工作，形成纵向到底、横向到边、环环相扣的工作格局。"] * 2)
+    page = f"<html><head><title>社区新变化</title></head><body><h1>社区新变化</h1><div class='content'>" \
+           f"<p>执笔/王小明、李大海&张三丰</p>{paragraphs}</div></body></html>"
+    part = extract(page.encode("utf-8"))
+    assert part.authors == ["王小明", "李大海", "张三丰"]
+    assert not part.text.startswith("执笔")

@@ -157,3 +157,7 @@ def test_who_posted_a_blog_or_forum_post_is_its_author() -> None:
     assert metadata.zh_authors([FILLER], "", [], " 由山间小溪发表 @ 2021-05-03 20:11 (阅读 12) ") == ["山间小溪"]
     assert metadata.zh_authors([FILLER], "", ["〓 发布时间 2021/05/03 20:11:00 by river_cat 〓"]) == ["river_cat"]
     assert metadata.zh_authors([FILLER], "", [], " 阅读全文 (12) 评论 (3) ") == []
+
+
+def test_role_words_in_the_plural_are_prose_not_a_byline() -> None:
+    assert metadata.zh_authors(["照这些作者们看来，社区的变化很大。", FILLER], "") == []

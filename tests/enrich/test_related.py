@@ -41,3 +41,22 @@ def test_signature_similarity() -> None:
     assert len(a) == 64 and similarity(a, a) == 1.0
     assert 0.3 < similarity(a, b) < 1.0
     assert signature(set()) == []
+
+
+def test_an_article_enriched_again_with_new_features_replaces_its_signature_and_bands() -> None:
+    from sqlalchemy import func, select
+
+    from services.enrich.related import BANDS, assign_story
+    from shared.store import session_scope
+    from shared.store.models import StoryBand, StorySignature
+
+    first = signature({"e:acme", "k:merger", "t:acme"})
+    second = signature({"e:globex", "k:lawsuit", "t:globex"})
+    assert assign_story("article-x", first, 0.5, 7) == "article-x"
+    assert assign_story("article-x", second, 0.5, 7) == "article-x"
+    with session_scope() as session:
+        assert session.get(StorySignature, "article-x").signature == second
+        bands = session.scalar(select(func.count()).select_from(StoryBand).where(StoryBand.article_id == "article-x"))
+        assert bands == BANDS
+    # Another article like the first version finds no story there any more.
+    assert assign_story("article-y", first, 0.5, 7) == "article-y"
