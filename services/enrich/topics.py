@@ -63,6 +63,11 @@ def features(text: str, lang: str) -> list[str]:
     return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
 
 
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    exp = np.exp(logits - logits.max())
+    return exp / exp.sum()
+
+
 class Model:
     def __init__(self, path: Path) -> None:
         data = np.load(path, allow_pickle=False)
@@ -74,19 +79,21 @@ class Model:
         # A model may be trained on finer classes than IPTC's (THUCNews' 财经, 房产 and 股票 are all
         # economy): ``iptc`` maps each class to its code, and the codes' probabilities are the sums.
         self.codes = data["iptc"].tolist() if "iptc" in data.files else self.classes
+        # Optionally a second linear model over the same terms (NB-weighted one-vs-rest logistic regression,
+        # Wang & Manning 2012): the two models' probabilities are averaged.
+        self.coef_nb = data["coef_nb"].astype(np.float64) if "coef_nb" in data.files else None
+        self.intercept_nb = data["intercept_nb"].astype(np.float64) if "coef_nb" in data.files else None
 
     def scores(self, terms: list[str]) -> dict[str, float]:
         index = self.index
         counts = {index[term]: count for term, count in Counter(terms).items() if term in index}
-        logits = self.intercept.copy()
-        if counts:
-            cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-            values = (1.0 + np.log(tf)) * self.idf[cols]  # sublinear tf x idf
-            values /= np.linalg.norm(values) or 1.0
-            logits += self.coef[:, cols] @ values
-        logits -= logits.max()
-        probabilities = np.exp(logits) / np.exp(logits).sum()
+        cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        values = (1.0 + np.log(tf)) * self.idf[cols]  # sublinear tf x idf
+        values /= np.linalg.norm(values) or 1.0
+        probabilities = _softmax(self.intercept + self.coef[:, cols] @ values)
+        if self.coef_nb is not None:
+            probabilities = (probabilities + _softmax(self.intercept_nb + self.coef_nb[:, cols] @ values)) / 2
         scores: dict[str, float] = {}
         for code, p in zip(self.codes, probabilities):
             scores[code] = scores.get(code, 0.0) + float(p)

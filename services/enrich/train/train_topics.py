@@ -19,6 +19,26 @@ import numpy as np
 from services.enrich.topics import MODELS, features
 
 
+def nb_logistic(matrix, labels: list[str], classes: list[str], C: float) -> dict:  # noqa: ANN001, N803
+    """NB-weighted logistic regression (NBSVM's idea, Wang & Manning 2012), one class against the rest: each
+    term's TF-IDF is scaled by its log-count ratio for the class (binary counts, smoothed by 1). The scaling
+    folds into the weights, so the result is one more linear model over the same terms."""
+    from sklearn.linear_model import LogisticRegression
+
+    present = (matrix > 0).astype(np.float64)
+    y = np.array(labels)
+    coefs, intercepts = [], []
+    for label in classes:
+        mine = y == label
+        p = np.asarray(present[mine].sum(axis=0)).ravel() + 1.0
+        q = np.asarray(present[~mine].sum(axis=0)).ravel() + 1.0
+        ratio = np.log((p / p.sum()) / (q / q.sum()))
+        model = LogisticRegression(C=C, max_iter=3000).fit(matrix.multiply(ratio).tocsr(), mine)
+        coefs.append(model.coef_[0] * ratio)
+        intercepts.append(model.intercept_[0])
+    return {"coef_nb": np.vstack(coefs).astype(np.float32), "intercept_nb": np.array(intercepts, dtype=np.float32)}
+
+
 def main() -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -31,9 +51,13 @@ def main() -> None:
     parser.add_argument("--min-df", type=int, default=2)
     parser.add_argument("--classes", choices=["source", "iptc"], default="source",
                         help="learn the source's classes (mapped to IPTC) or the IPTC codes themselves")
+    parser.add_argument("--nb", choices=["zh", "en"], action="append", default=None,
+                        help="languages whose model also gets an NB-weighted logistic regression, the two averaged "
+                             "(default: zh, where it measured better; English short news did not gain)")
     parser.add_argument("--cv", type=int, default=0, help="report k-fold accuracy on the training data")
     parser.add_argument("--out", type=Path, default=MODELS)
     args = parser.parse_args()
+    args.nb = ["zh"] if args.nb is None else args.nb
     records = [json.loads(line) for line in args.train.open(encoding="utf-8")]
     for lang in args.lang or ["zh", "en"]:
         items = [r for r in records if r["lang"] == lang]
@@ -58,10 +82,14 @@ def main() -> None:
         coef = classifier.coef_
         if coef.shape[0] == 1:  # two classes: scikit-learn keeps one row
             coef = np.vstack([-coef[0] / 2, coef[0] / 2])
+        extra = {}
+        if lang in (args.nb or []):
+            extra = nb_logistic(matrix, labels, list(classifier.classes_), args.C)
         args.out.mkdir(parents=True, exist_ok=True)
         out = args.out / f"topics_{lang}.npz"
         np.savez_compressed(
             out,
+            **extra,
             vocabulary=np.array(vectorizer.get_feature_names_out(), dtype=str),
             idf=vectorizer.idf_.astype(np.float32),
             coef=coef.astype(np.float32),
