@@ -3,9 +3,12 @@
 The engine's run is the real thing: a publish worker process (Celery, prefork) drains the deliveries table
 through ``publish.drain`` tasks: batch claims, Standard Webhooks signing with two secrets (rotation), POSTs
 through the guarded HTTP client, attempt log and status per delivery. The rows (articles, versions,
-deliveries) are written in bulk beforehand and not timed. The bare loop posts the same bodies with one
-``httpx.Client``, one after the other, nothing else. Both hit the same local receiver, which counts every
-webhook-id it receives: ``duplicates`` is how many deliveries it got more than once.
+deliveries) are written in bulk beforehand and not timed. The bare loop posts the same bodies (no signature,
+nothing stored) with one keep-alive ``httpx.Client`` from a process of its own, as many requests in flight as
+the target's concurrency: like with like. ``bare_sequential_per_s`` is the same loop one request at a time in
+the bench's own process (the figure this bench printed before 2026-11-29), for comparison. All hit the same
+local receiver (in the bench's process), which counts every webhook-id it receives: ``duplicates`` is how many
+deliveries it got more than once.
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ from __future__ import annotations
 import base64
 import json
 import os
+import pickle
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -22,7 +28,7 @@ from collections import Counter
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import typer
 
@@ -117,14 +123,59 @@ def _seed(count: int) -> list[dict[str, Any]]:
         return [article_document(article, version) for article, version in version_rows]
 
 
-def _bare_loop(url: str, bodies: list[bytes]) -> float:
+def _tree_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) used so far by a process and its children (Linux /proc; None elsewhere)."""
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+        total, pids = 0.0, [pid]
+        while pids:
+            current = pids.pop()
+            stat = Path(f"/proc/{current}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pids.extend(int(child) for child in (task / "children").read_text().split())
+        return total
+    except (OSError, ValueError):
+        return None
+
+
+def _bare_loop(url: str, bodies: list[bytes], concurrency: int = 1) -> float:
+    """Seconds to POST every body with one keep-alive ``httpx.Client``, ``concurrency`` requests in flight."""
     import httpx
 
-    with httpx.Client(timeout=10) as client:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    with httpx.Client(timeout=10, limits=limits) as client:
+        def post_all(queue: Iterator[bytes]) -> None:
+            for body in queue:
+                client.post(url, content=body, headers={"content-type": "application/json"}).raise_for_status()
+
+        queue = iter(bodies)  # shared by the threads: next() on a list iterator is atomic
         started = time.perf_counter()
-        for body in bodies:
-            client.post(url, content=body, headers={"content-type": "application/json"}).raise_for_status()
+        if concurrency == 1:
+            post_all(queue)
+        else:
+            threads = [threading.Thread(target=post_all, args=(queue,)) for _ in range(concurrency)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
         return time.perf_counter() - started
+
+
+def _bare_process(url: str, bodies: list[bytes], concurrency: int, workdir: Path) -> tuple[float, float]:
+    """The bare loop in a process of its own, as the engine's worker is (not sharing the receiver's GIL):
+    its seconds and the CPU seconds it used meanwhile."""
+    path = workdir / "bare-bodies.pickle"
+    path.write_bytes(pickle.dumps(bodies))
+    code = ("import json, pickle, sys, time; from newswire.bench_publish import _bare_loop; "
+            "bodies = pickle.load(open(sys.argv[2], 'rb')); cpu = time.process_time(); "
+            "seconds = _bare_loop(sys.argv[1], bodies, int(sys.argv[3])); "
+            "print(json.dumps([seconds, time.process_time() - cpu]))")
+    done = subprocess.run([sys.executable, "-c", code, url, str(path), str(concurrency)], check=True,
+                          capture_output=True, text=True)
+    seconds, cpu = json.loads(done.stdout.strip().splitlines()[-1])
+    return seconds, cpu
 
 
 def run_publish_bench(deliveries: int = 20000, concurrency: int = 8, database_url: str | None = None,
@@ -152,9 +203,12 @@ def run_publish_bench(deliveries: int = 20000, concurrency: int = 8, database_ur
             upgrade_schema()
             say(f"seeding {deliveries} deliveries ...")
             documents = _seed(deliveries)
-            bodies = [render("json", Outgoing("", "publish", doc))[0] for doc in documents]
-            say("bare httpx loop ...")
-            bare_seconds = _bare_loop(receiver.url + "/bare", bodies)
+            # The very bodies the engine sends: the document with its event (the engine adds the signatures).
+            bodies = [render("json", Outgoing("", "publish", {**doc, "event": "publish"}))[0] for doc in documents]
+            say(f"bare httpx loop, {concurrency} in flight, own process ...")
+            bare_seconds, bare_cpu = _bare_process(receiver.url + "/bare", bodies, concurrency, workdir)
+            say("bare httpx loop, one after the other, in this process ...")
+            sequential_seconds = _bare_loop(receiver.url + "/bare", bodies)
             say("starting a publish worker ...")
             pipeline = EmbeddedPipeline(redis_url=redis_url, database_url=database_url, env=env, stages=("publish",),
                                         api=False, workdir=workdir / "pipeline")
@@ -167,6 +221,8 @@ def run_publish_bench(deliveries: int = 20000, concurrency: int = 8, database_ur
             from shared.store import Delivery, session_scope
 
             say("draining ...")
+            worker_pid = pipeline.processes["worker-publish"].pid
+            cpu_before = _tree_cpu(worker_pid)
             started = time.perf_counter()
             celery.send_task("publish.drain", args=[TARGET], queue="publish")
             deadline = time.monotonic() + max(120.0, deliveries / 50)
@@ -183,6 +239,8 @@ def run_publish_bench(deliveries: int = 20000, concurrency: int = 8, database_ur
                     raise RuntimeError(f"only {seen} of {deliveries} delivered in time; logs in {pipeline.logs}")
                 time.sleep(0.02)
             engine_seconds = time.perf_counter() - started
+            cpu_after = _tree_cpu(worker_pid)
+            engine_cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
             time.sleep(0.5)  # anything sent twice would arrive now
             with receiver.lock:
                 duplicates = sum(count - 1 for count in receiver.ids.values() if count > 1)
@@ -198,10 +256,17 @@ def run_publish_bench(deliveries: int = 20000, concurrency: int = 8, database_ur
             "received": received,
             "engine_seconds": round(engine_seconds, 2),
             "bare_seconds": round(bare_seconds, 2),
+            "bare_sequential_per_s": round(deliveries / sequential_seconds, 1),
+            # CPU per delivery on the sending side (the publish worker's processes / the bare loop's process):
+            # steadier than the rates on a shared machine.
+            "engine_cpu_ms": round(engine_cpu / deliveries * 1000, 3) if engine_cpu is not None else None,
+            "bare_cpu_ms": round(bare_cpu / deliveries * 1000, 3),
             "concurrency": concurrency,
+            "bare_concurrency": concurrency,
             "signatures": len(SECRETS),
             "database": database_url.split(":", 1)[0],
             "cores": os.cpu_count(),
+            "load_average": [round(value, 2) for value in os.getloadavg()],
         }
     finally:
         if pipeline is not None:
@@ -228,5 +293,9 @@ def register(bench_app: typer.Typer) -> None:
             return
         print(f"engine: {result['deliveries_per_s']:.0f} deliveries/s ({result['signatures']} signatures each, "
               f"{result['database']}, concurrency {result['concurrency']})")
-        print(f"bare httpx loop: {result['bare_per_s']:.0f} posts/s")
+        print(f"bare httpx loop: {result['bare_per_s']:.0f} posts/s ({result['bare_concurrency']} in flight, "
+              f"own process); one at a time: {result['bare_sequential_per_s']:.0f} posts/s")
         print(f"ratio (engine / bare): {result['ratio']:.2f}; duplicates: {result['duplicates']}")
+        if result["engine_cpu_ms"] is not None:
+            print(f"CPU per delivery: engine {result['engine_cpu_ms']:.2f} ms, bare loop {result['bare_cpu_ms']:.2f} ms"
+                  f"; load average {result['load_average'][0]:.1f} on {result['cores']} cores")

@@ -102,6 +102,9 @@ def configure_logging(level: str | None = None, fmt: str | None = None, force: b
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel((level or os.environ.get("NEWSWIRE_LOG_LEVEL", "INFO")).upper())
+    # httpx logs every request at INFO ("HTTP Request: POST ..."): a line per delivery and per fetch, a real cost
+    # at hundreds a second, and said better by our own records (delivery attempts, fetch states). DEBUG shows it.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING)
     _configured = True
 
 

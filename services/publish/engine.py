@@ -14,12 +14,12 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -31,7 +31,7 @@ from shared.store.models import PublishEvent, RoutingDecision, TargetState
 from shared.telemetry import get_logger, worker_name
 from services.publish import state as target_state
 from services.publish.formats import article_document
-from services.publish.limits import Limits
+from services.publish.limits import Limits, Slots
 from services.publish.routing import decide
 from services.publish.targets import Outgoing, SendError, Sent, TargetBase, send
 
@@ -164,6 +164,8 @@ def lease_for(target: TargetBase, count: int, width: int) -> timedelta:
 
 
 def claim(target: TargetBase, limit: int, lease: timedelta = LEASE) -> list[Claimed]:
+    """Claim up to ``limit`` due rows of this target in one statement (UPDATE ... RETURNING: compare-and-set to
+    ``sending`` with a lease and a claim token), then read what is sent for them in one more."""
     now = utcnow()
     token = uuid.uuid4().hex
     due = or_(and_(Delivery.status.in_(DUE), or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)),
@@ -171,25 +173,36 @@ def claim(target: TargetBase, limit: int, lease: timedelta = LEASE) -> list[Clai
     with session_scope() as session:
         ids = select(Delivery.id).where(Delivery.target == target.name, due).order_by(Delivery.id).limit(limit)
         if session.get_bind().dialect.name == "postgresql":
-            ids = ids.with_for_update(skip_locked=True)
-        chosen = list(session.execute(ids).scalars())
-        if not chosen:
-            return []
-        session.execute(
-            update(Delivery).where(Delivery.id.in_(chosen), due)
+            # Chosen first, then updated: PostgreSQL may run an IN (... LIMIT n FOR UPDATE SKIP LOCKED) subquery
+            # more than once inside an UPDATE, each time skipping what it locked before: more than n rows.
+            chosen = list(session.execute(ids.with_for_update(skip_locked=True)).scalars())
+            if not chosen:
+                return []
+            which = Delivery.id.in_(chosen)
+        else:
+            which = Delivery.id.in_(ids.scalar_subquery())  # SQLite evaluates it once; one statement, one lock
+        taken = sorted(session.execute(
+            update(Delivery).where(which, due)
             .values(status="sending", claimed_by=token, claimed_until=now + lease, attempts=Delivery.attempts + 1)
+            .returning(Delivery.id, Delivery.version_id, Delivery.event, Delivery.idempotency_key,
+                       Delivery.attempts, Delivery.attempt_base)
             .execution_options(synchronize_session=False)
-        )
-        rows = session.execute(
-            select(Delivery, ArticleVersion, Article)
-            .join(ArticleVersion, ArticleVersion.id == Delivery.version_id)
-            .join(Article, Article.id == ArticleVersion.article_id)
-            .where(Delivery.claimed_by == token, Delivery.status == "sending")
-            .order_by(Delivery.id)
-        ).all()
+        ).all())
+        if not taken:
+            return []
+        versions = {row.id: row for row in session.execute(
+            select(ArticleVersion.id, ArticleVersion.article_id, ArticleVersion.version, ArticleVersion.clean,
+                   ArticleVersion.enrich, ArticleVersion.content_hash, ArticleVersion.published_at,
+                   ArticleVersion.created_at)
+            .where(ArticleVersion.id.in_({row.version_id for row in taken}))
+        )}
+        articles = {row.id: row for row in session.execute(
+            select(Article.id, Article.url, Article.canonical_url, Article.created_at)
+            .where(Article.id.in_({version.article_id for version in versions.values()}))
+        )}
         notes: dict[str, str | None] = {}
         remote: dict[str, str] = {}
-        lifecycle = {article.id for delivery, _, article in rows if delivery.event in ("correct", "retract")}
+        lifecycle = {versions[row.version_id].article_id for row in taken if row.event in ("correct", "retract")}
         if lifecycle:
             for event in session.execute(select(PublishEvent).where(PublishEvent.article_id.in_(lifecycle))
                                          .order_by(PublishEvent.id)).scalars():
@@ -199,19 +212,21 @@ def claim(target: TargetBase, limit: int, lease: timedelta = LEASE) -> list[Clai
                 select(ArticleVersion.article_id, Delivery.remote_id)
                 .join(ArticleVersion, ArticleVersion.id == Delivery.version_id)
                 .where(Delivery.target == target.name, Delivery.remote_id.is_not(None),
-                       ArticleVersion.article_id.in_({article.id for _, _, article in rows}))
+                       ArticleVersion.article_id.in_(set(articles)))
                 .order_by(Delivery.id)
             ).all():
                 remote[article_id] = remote_id
         claimed = []
-        for delivery, version, article in rows:
-            doc = article_document(article, version)
-            doc["event"] = delivery.event
-            if delivery.event in ("correct", "retract"):
+        for row in taken:
+            version = versions[row.version_id]
+            article = articles[version.article_id]
+            doc = article_document(article, version)  # type: ignore[arg-type]  (rows with the same attributes)
+            doc["event"] = row.event
+            if row.event in ("correct", "retract"):
                 doc["lifecycle_note"] = notes.get(article.id)
-            claimed.append(Claimed(delivery.id, delivery.attempts, delivery.attempts - delivery.attempt_base,
-                                   Outgoing(delivery.idempotency_key, delivery.event, doc,
-                                            remote.get(article.id), delivery.attempts)))
+            claimed.append(Claimed(row.id, row.attempts, row.attempts - row.attempt_base,
+                                   Outgoing(row.idempotency_key, row.event, doc, remote.get(article.id),
+                                            row.attempts)))
         return claimed
 
 
@@ -240,36 +255,70 @@ def _send_one(target: TargetBase, item: Claimed) -> Claimed:
     return item
 
 
+_table = Delivery.__table__
+# One statement for the whole batch (executemany): the outcome of each claimed row, its claim released.
+_RECORD = (update(_table).where(_table.c.id == bindparam("_id", type_=_table.c.id.type))
+           .values(status=bindparam("_status", type_=_table.c.status.type),
+                   last_status_code=bindparam("_last_status_code", type_=_table.c.last_status_code.type),
+                   last_error=bindparam("_last_error", type_=_table.c.last_error.type),
+                   next_attempt_at=bindparam("_next_attempt_at", type_=_table.c.next_attempt_at.type),
+                   delivered_at=func.coalesce(bindparam("_delivered_at", type_=_table.c.delivered_at.type),
+                                              _table.c.delivered_at),
+                   remote_id=func.coalesce(bindparam("_remote_id", type_=_table.c.remote_id.type), _table.c.remote_id),
+                   claimed_by=None, claimed_until=None))
+
+
+_attempts = DeliveryAttempt.__table__
+
+
+def _latest_attempt(column: Any) -> Any:  # noqa: ANN401
+    return (select(column).where(_attempts.c.delivery_id == _table.c.id).order_by(_attempts.c.id.desc()).limit(1)
+            .correlate(_table).scalar_subquery())
+
+
+# Delivered rows (no remote id to keep): their time and status come from the attempt just logged, so the whole
+# batch is one UPDATE ... WHERE id IN (...), not one parameter set per row.
+_DELIVERED = (update(_table)
+              .values(status="delivered", last_error=None, next_attempt_at=None, claimed_by=None, claimed_until=None,
+                      delivered_at=_latest_attempt(_attempts.c.started_at),
+                      last_status_code=_latest_attempt(_attempts.c.status_code))
+              .execution_options(synchronize_session=False))
+
+
 def record(target: TargetBase, items: list[Claimed], report: DrainReport) -> None:
     settings = get_settings()
     schedule = schedule_for(target)
     now = utcnow()
-    attempts, updates = [], []
+    attempts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    delivered: list[int] = []
+    worker = worker_name()
     gone_reason = None
+    before = (report.delivered, report.retrying, report.failed)
     for item in items:
         error = item.error
         attempts.append({
             "delivery_id": item.delivery_id, "attempt": item.attempt, "started_at": item.started or now,
             "duration_ms": item.duration_ms,
             "status_code": error.status_code if error else (item.sent.status_code if item.sent else None),
-            "error": error.reason if error else None, "worker": worker_name(),
+            "error": error.reason if error else None, "worker": worker,
             "response_excerpt": error.excerpt if error else (item.sent.excerpt if item.sent else None),
         })
-        change: dict[str, Any] = {"id": item.delivery_id, "claimed_by": None, "claimed_until": None,
-                                  "last_status_code": attempts[-1]["status_code"]}
+        change: dict[str, Any] = {"_id": item.delivery_id, "_last_status_code": attempts[-1]["status_code"],
+                                  "_delivered_at": None, "_remote_id": None}
         if error is None:
-            change.update(status="delivered", delivered_at=item.started or now, last_error=None, next_attempt_at=None)
-            if item.sent and item.sent.remote_id:
-                change["remote_id"] = item.sent.remote_id
+            change.update(_status="delivered", _delivered_at=item.started or now, _last_error=None,
+                          _next_attempt_at=None, _remote_id=item.sent.remote_id if item.sent else None)
             report.delivered += 1
         elif error.transient and item.round_attempt < len(schedule):
             delay = schedule[item.round_attempt]
             if error.retry_after is not None:
                 delay = max(delay, min(error.retry_after, 86400.0))
-            change.update(status="retrying", last_error=error.reason, next_attempt_at=now + timedelta(seconds=delay))
+            change.update(_status="retrying", _last_error=error.reason,
+                          _next_attempt_at=now + timedelta(seconds=delay))
             report.retrying += 1
         else:
-            change.update(status="failed", last_error=error.reason, next_attempt_at=None)
+            change.update(_status="failed", _last_error=error.reason, _next_attempt_at=None)
             report.failed += 1
             report.dead.append({"delivery_id": item.delivery_id, "id": item.outgoing.document["id"],
                                 "version": item.outgoing.document["version"], "target": target.name,
@@ -277,11 +326,17 @@ def record(target: TargetBase, items: list[Claimed], report: DrainReport) -> Non
                                 "error": error.reason, "attempts": item.attempt})
         if error is not None and error.gone:
             gone_reason = error.reason
-        updates.append(change)
+        if error is None and change["_remote_id"] is None:
+            delivered.append(item.delivery_id)  # the common case: one statement for all of them, below
+        else:
+            updates.append(change)
     report.sent += len(items)
     with session_scope() as session:
         session.execute(DeliveryAttempt.__table__.insert(), attempts)
-        session.execute(update(Delivery), updates)
+        if delivered:
+            session.execute(_DELIVERED.where(_table.c.id.in_(delivered)))
+        if updates:
+            session.execute(_RECORD, updates)
         disabled = target_state.record_outcomes(
             session, target.name, any(i.error is None for i in items), any(i.error is not None for i in items),
             target.disable_after or settings.disable_after)
@@ -289,9 +344,41 @@ def record(target: TargetBase, items: list[Claimed], report: DrainReport) -> Non
             target_state.disable(session, target.name, gone_reason)
         if disabled or gone_reason:
             log.error("target %s disabled: %s", target.name, gone_reason or disabled)
-    for outcome, count in (("delivered", report.delivered), ("retry", report.retrying), ("failed", report.failed)):
-        if count:
+    after = (report.delivered, report.retrying, report.failed)
+    for outcome, count in zip(("delivered", "retry", "failed"), (a - b for a, b in zip(after, before))):
+        if count:  # this batch's outcomes (the report counts the whole drain)
             metrics.count_delivery(target.name, outcome, count)
+
+
+class _Outcomes:
+    """A batch's send outcomes for the target's shared circuit breaker, in the order they happened.
+
+    A failure is recorded at once (with the successes before it), so the breaker opens mid-batch and the rest
+    of the batch is not sent; successes alone are recorded once, when the batch ends (they only reset the
+    failure streak and close a half-open breaker): one Redis round trip per batch instead of one per send."""
+
+    def __init__(self, limits: Limits, threshold: int) -> None:
+        self.limits = limits
+        self.threshold = threshold
+        self.pending: list[bool] = []
+        self.lock = threading.Lock()
+
+    def add(self, ok: bool) -> str | None:
+        with self.lock:
+            self.pending.append(ok)
+            if ok:
+                return None
+            return self._flush()
+
+    def flush(self) -> str | None:
+        with self.lock:
+            return self._flush()
+
+    def _flush(self) -> str | None:
+        if not self.pending:
+            return None
+        outcomes, self.pending = self.pending, []
+        return self.limits.breaker_record(outcomes, self.threshold)
 
 
 def _blocked(name: str) -> str | None:
@@ -321,7 +408,12 @@ def next_due(name: str) -> datetime | None:
 
 def drain(target: TargetBase, *, budget: float | None = None, executor: ThreadPoolExecutor | None = None,
           on_batch=None) -> DrainReport:  # noqa: ANN001
-    """Send this target's due deliveries until none is due or the time budget is spent."""
+    """Send this target's due deliveries until none is due or the time budget is spent.
+
+    One bounded concurrent loop per drain: the slots (the target's concurrency, shared through Redis) are taken
+    once and renewed per batch; while one batch is on the wire the next is claimed and the one before is
+    recorded, so sending never waits for the database. A half-open breaker's probe and a rate-limited target
+    go one batch at a time (the probe decides; tokens are spent as they are sent)."""
     settings = get_settings()
     report = DrainReport(target.name)
     if not target.pushes:
@@ -334,8 +426,37 @@ def drain(target: TargetBase, *, budget: float | None = None, executor: ThreadPo
     cooldown = target.breaker_cooldown or settings.breaker_cooldown
     own_executor = executor is None
     pool = executor or ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"deliver-{target.name}")
+    stop = threading.Event()  # a 410 or the breaker opened: send nothing more of what is claimed
+    outcomes = _Outcomes(limits, threshold)
+    slots: Slots | None = None
+    gate = threading.Semaphore(0)
+    in_flight: list[tuple[list[Claimed], list[Future]]] = []
+
+    def gated(item: Claimed) -> Claimed | None:
+        with gate:
+            if stop.is_set():
+                return None
+            _send_one(target, item)
+            if item.error is not None and item.error.gone:
+                stop.set()
+            if outcomes.add(item.error is None) == "open":
+                stop.set()
+            return item
+
+    def finish() -> None:
+        """Wait for the oldest batch on the wire and record it (its unsent rows go back to waiting)."""
+        items, futures = in_flight.pop(0)
+        results = [future.result() for future in futures]
+        outcomes.flush()
+        unclaim([item.delivery_id for item, result in zip(items, results) if result is None])
+        record(target, [item for item in results if item is not None], report)
+
     try:
         while True:
+            if stop.is_set():  # what is on the wire finishes; the checks below say why it stopped
+                while in_flight:
+                    finish()
+                stop.clear()
             if time.monotonic() >= deadline:
                 report.stopped = "time"
                 break
@@ -348,57 +469,54 @@ def drain(target: TargetBase, *, budget: float | None = None, executor: ThreadPo
                 report.stopped = "breaker-open"
                 report.next_due = utcnow() + timedelta(seconds=wait)
                 return report
+            if breaker == "probe" or target.rate:
+                while in_flight:
+                    finish()
             want = 1 if breaker == "probe" else settings.delivery_batch
-            slots = limits.acquire_slots(concurrency, min(concurrency, want), LEASE.total_seconds())
-            if not slots.tokens:
-                report.stopped = "busy"
-                return report
-            try:
-                if target.rate:
-                    granted, wait = limits.take_tokens(target.rate, target.burst or max(1, int(target.rate)), want)
-                    if not granted:
-                        if time.monotonic() + wait >= deadline:
-                            report.stopped = "rate"
-                            report.next_due = utcnow() + timedelta(seconds=wait)
-                            break
-                        time.sleep(wait)
-                        continue
-                    want = granted
-                if on_batch is not None:
-                    on_batch()
-                items = claim(target, want, lease_for(target, want, len(slots.tokens)))
-                if not items:
-                    if breaker == "probe":
-                        limits.breaker_unprobe()
-                    report.stopped = "idle"
-                    break
-                width = len(slots.tokens)
-                gate = threading.Semaphore(width)  # in flight: only the slots this drain holds
-                stop = threading.Event()  # a 410 or the breaker opened: send nothing more of this batch
-
-                def gated(item: Claimed) -> Claimed | None:
-                    with gate:
-                        if stop.is_set():
-                            return None
-                        _send_one(target, item)
-                        if item.error is not None and item.error.gone:
-                            stop.set()
-                        if limits.breaker_record([item.error is None], threshold) == "open":
-                            stop.set()
-                        return item
-
-                if width == 1 or len(items) == 1:
-                    results = [gated(item) for item in items]
-                else:
-                    results = list(pool.map(gated, items))
-                done = [item for item in results if item is not None]
-                unclaim([item.delivery_id for item, result in zip(items, results) if result is None])
-                record(target, done, report)
-            finally:
-                slots.release()
+            if slots is None:
+                slots = limits.acquire_slots(concurrency, concurrency, LEASE.total_seconds())
+                if not slots.tokens:
+                    report.stopped = "busy"
+                    return report
+                gate = threading.Semaphore(len(slots.tokens))  # in flight: only the slots this drain holds
+            width = len(slots.tokens)
+            lease = lease_for(target, want * 2, width)  # this batch, and the one still on the wire
+            if not limits.renew_slots(slots, lease.total_seconds()):
+                report.stopped = "busy"  # our slots ran out (a batch outlived its lease) and others took them
+                break
+            if target.rate:
+                granted, wait = limits.take_tokens(target.rate, target.burst or max(1, int(target.rate)), want)
+                if not granted:
+                    if time.monotonic() + wait >= deadline:
+                        report.stopped = "rate"
+                        report.next_due = utcnow() + timedelta(seconds=wait)
+                        break
+                    time.sleep(wait)
+                    continue
+                want = granted
+            if on_batch is not None:
+                on_batch()
+            items = claim(target, want, lease)
+            if not items:
+                if breaker == "probe":
+                    limits.breaker_unprobe()
+                if in_flight:  # what it sends may fall due again at once (a retry scheduled at 0 s)
+                    finish()
+                    continue
+                report.stopped = "idle"
+                break
+            in_flight.append((items, [pool.submit(gated, item) for item in items]))
+            while len(in_flight) > 1:  # record the batch before while this one is on the wire
+                finish()
     finally:
-        if own_executor:
-            pool.shutdown(wait=True)
+        try:
+            while in_flight:
+                finish()
+        finally:
+            if slots is not None:
+                slots.release()
+            if own_executor:
+                pool.shutdown(wait=True)
     if report.next_due is None:
         report.next_due = next_due(target.name)
     return report

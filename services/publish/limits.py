@@ -41,6 +41,18 @@ redis.call('EXPIRE', KEYS[1], math.ceil(lease) + 60)
 return granted
 """
 
+_RENEW = """
+local t = redis.call('TIME'); local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local held = 0
+for i = 2, #ARGV do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i]); held = held + 1
+  end
+end
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[1])) + 60)
+return held
+"""
+
 _ALLOW = """
 local cooldown = tonumber(ARGV[1]); local lease = tonumber(ARGV[2])
 local t = redis.call('TIME'); local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -102,6 +114,7 @@ class Limits:
         self._acquire = client.register_script(_ACQUIRE)
         self._allow = client.register_script(_ALLOW)
         self._record = client.register_script(_RECORD)
+        self._renew = client.register_script(_RENEW)
 
     def key(self, kind: str) -> str:
         return f"{PREFIX}:{kind}:{self.target}"
@@ -115,6 +128,13 @@ class Limits:
         tokens = [uuid.uuid4().hex for _ in range(want)]
         granted = int(self._acquire(keys=[self.key("slots")], args=[limit, want, lease, *tokens]))
         return Slots(self.key("slots"), tokens[:granted])
+
+    def renew_slots(self, slots: Slots, lease: float) -> bool:
+        """Extend the lease of the slots a drain holds (it keeps them from batch to batch); False if any ran
+        out meanwhile (another worker may hold it now: the drain stops, as if it had found no free slot)."""
+        if not slots.tokens:
+            return False
+        return int(self._renew(keys=[slots.key], args=[lease, *slots.tokens])) == len(slots.tokens)
 
     def breaker_allows(self, cooldown: float, lease: float) -> tuple[str, float]:
         """'closed' (send freely), 'probe' (send one), or 'open' (send nothing for the seconds returned)."""

@@ -45,8 +45,9 @@ def test_republish_command_sends_once_per_key(pipeline, sink) -> None:  # noqa: 
     runner = CliRunner()
     from services.publish.targets import configured_targets
 
+    # The command runs in this process: the targets it reads are this environment's, not a cached earlier one.
     with override_environment({"NEWSWIRE_WEBHOOK_URL": sink.url, "NEWSWIRE_WEBHOOK_SECRET": WEBHOOK_SECRET}):
-        configured_targets.cache_clear()  # an earlier test (a /metrics scrape in this process) may have cached none
+        configured_targets.cache_clear()
         try:
             first = runner.invoke(cli, ["republish", article_id, "--target", "webhook", "--key", "cms-42"])
             again = runner.invoke(cli, ["republish", article_id, "--target", "webhook", "--key", "cms-42"])

@@ -125,3 +125,23 @@ def test_status_errors_say_whether_to_retry(site) -> None:  # noqa: ANN001
 def test_invalid_urls(url: str) -> None:
     with pytest.raises(InvalidURLError):
         http.fetch(url, settings=settings())
+
+
+def test_post_through_the_same_guards(site) -> None:  # noqa: ANN001
+    """http.post (the publish engine's lean path): status and headers back, never raised on; the same refused
+    addresses, body limit, read timeout and URL checks as request()."""
+    busy = site.add(f"/busy/{uuid.uuid4().hex}", "busy", status=503, headers={"Retry-After": "7"})
+    answer = http.post(busy, content=b'{"a": 1}', headers={"content-type": "application/json"}, max_bytes=1000,
+                       settings=settings())
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "7" and answer.content == b"busy"
+    with pytest.raises(BlockedAddressError):
+        http.post(busy, content=b"{}", headers={}, max_bytes=1000, settings=settings(allow_private_networks="0"))
+    big = site.add(f"/big/{uuid.uuid4().hex}", b"x" * 200_000)
+    with pytest.raises(TooLargeError):
+        http.post(big, content=b"{}", headers={}, max_bytes=64 * 1024, settings=settings())
+    slow = site.add(f"/slow/{uuid.uuid4().hex}", "late", delay=2)
+    with pytest.raises(FetchTimeoutError):
+        http.post(slow, content=b"{}", headers={}, max_bytes=1000, settings=settings())
+    with pytest.raises(InvalidURLError):
+        http.post("ftp://example.com/", content=b"{}", headers={}, max_bytes=1000, settings=settings())
+    assert site.routes[busy.split(str(site.port))[1]].hits == 1

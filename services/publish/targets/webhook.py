@@ -87,8 +87,8 @@ def send(target: WebhookTarget, outgoing: Outgoing) -> Sent:
     body, content_type = render(target.format, outgoing)
     headers = {**target.headers, **sign_headers(target.secrets, outgoing.key, body), "content-type": content_type}
     try:
-        response = http.request("POST", target.endpoint, content=body, headers=headers, max_bytes=64 * 1024,
-                                timeout=target.timeout, follow_redirects=False, raise_for_status=False)
+        response = http.post(target.endpoint, content=body, headers=headers, max_bytes=64 * 1024,
+                             timeout=target.timeout)
     except FetchError as exc:
         raise SendError(exc.reason, transient=exc.transient) from exc
     check_status(f"POST {target.endpoint}", response.status_code, response.content,
