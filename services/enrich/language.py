@@ -16,7 +16,7 @@ from functools import lru_cache
 from shared.payload import ArticlePayload, EnrichPart
 
 VERSION = "lang-2"
-SAMPLE_CHARS = 1500  # a language shows in its first lines; the script rule reads twice as much
+SAMPLE_CHARS = 1000  # a language shows in its first lines; the script rule reads twice as much
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _KANA = re.compile(r"[\u3040-\u30ff]+")

@@ -43,10 +43,17 @@ def test_republish_command_sends_once_per_key(pipeline, sink) -> None:  # noqa: 
 
     article_id, _ = make_article()
     runner = CliRunner()
+    from services.publish.targets import configured_targets
+
+    # The command runs in this process: the targets it reads are this environment's, not a cached earlier one.
     with override_environment({"NEWSWIRE_WEBHOOK_URL": sink.url, "NEWSWIRE_WEBHOOK_SECRET": WEBHOOK_SECRET}):
-        first = runner.invoke(cli, ["republish", article_id, "--target", "webhook", "--key", "cms-42"])
-        again = runner.invoke(cli, ["republish", article_id, "--target", "webhook", "--key", "cms-42"])
-        unknown = runner.invoke(cli, ["republish", article_id, "--target", "nowhere"])
+        configured_targets.cache_clear()
+        try:
+            first = runner.invoke(cli, ["republish", article_id, "--target", "webhook", "--key", "cms-42"])
+            again = runner.invoke(cli, ["republish", article_id, "--target", "webhook", "--key", "cms-42"])
+            unknown = runner.invoke(cli, ["republish", article_id, "--target", "nowhere"])
+        finally:
+            configured_targets.cache_clear()
     assert first.exit_code == 0, first.output
     assert json.loads(first.stdout)["targets"] == ["webhook"]
     assert json.loads(again.stdout)["duplicate"] is True
