@@ -15,43 +15,15 @@ import json
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 SECRET = "whsec_" + "YmVuY2gtaG9va3MtcmVjZWl2ZXItc2VjcmV0LTAxMjM0NQ=="
-
-
-class Receiver:
-    def __init__(self) -> None:
-        self.ids: list[str] = []
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *_args) -> None:  # noqa: ANN002
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802
-                self.rfile.read(int(self.headers.get("content-length") or 0))
-                with receiver.lock:
-                    receiver.ids.append(self.headers.get("webhook-id", ""))
-                self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 def store_article() -> str:
@@ -80,7 +52,9 @@ def main() -> None:
 
     from newswire.embedded import EmbeddedPipeline, override_environment
 
-    receiver = Receiver()
+    from newswire.bench_publish import BenchReceiver
+
+    receiver = BenchReceiver()  # answers 204, counts webhook-ids
     workdir = Path(tempfile.mkdtemp(prefix="newswire-hooks-bench-"))
     env = {"NEWSWIRE_ALLOW_PRIVATE_NETWORKS": "127.0.0.1/32", "NEWSWIRE_WEBHOOK_URL": receiver.url,
            "NEWSWIRE_WEBHOOK_SECRET": SECRET, "NEWSWIRE_LOG_FORMAT": "text", "NEWSWIRE_ENRICH_PRELOAD": "false"}
@@ -109,7 +83,7 @@ def main() -> None:
                     statuses[status] = statuses.get(status, 0) + 1
             intake_seconds = time.perf_counter() - started
             deadline = time.monotonic() + 300
-            while time.monotonic() < deadline and len(receiver.ids) < args.calls:
+            while time.monotonic() < deadline and sum(receiver.ids.values()) < args.calls:
                 time.sleep(0.2)
             done_seconds = time.perf_counter() - started
             time.sleep(2)  # anything more arriving would be a duplicate
@@ -122,7 +96,7 @@ def main() -> None:
         "intake_calls_per_s": round(args.calls * 2 / intake_seconds, 1),
         "intake_p50_ms": round(statistics.median(latencies), 1),
         "intake_p95_ms": round(latencies[int(len(latencies) * 0.95) - 1], 1),
-        "deliveries_received": len(receiver.ids), "distinct_webhook_ids": len(set(receiver.ids)),
+        "deliveries_received": sum(receiver.ids.values()), "distinct_webhook_ids": len(receiver.ids),
         "all_delivered_after_s": round(done_seconds, 1), "jobs_left_waiting": len(waiting),
     }
     if args.json:
