@@ -138,6 +138,14 @@ class NewswireCollector:
         for stage in sorted(set(STAGES) | set(counts)):
             dead.add_metric([stage], counts.get(stage, 0))
         yield dead
+        from shared.stage_control import paused_stages
+
+        held = paused_stages()
+        paused = GaugeMetricFamily("newswire_stage_paused", "1 while an operator holds the stage's queue "
+                                   "(newswire stages pause; POST /stages/{stage}/pause)", labels=["stage"])
+        for stage in STAGES:
+            paused.add_metric([stage], 1.0 if stage in held else 0.0)
+        yield paused
         # The publish backlog lives in the deliveries table, not in a queue: scale and alert on this.
         pending = GaugeMetricFamily("newswire_deliveries_pending",
                                     "Deliveries waiting to be sent (pending, retrying or being sent) per target",

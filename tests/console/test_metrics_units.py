@@ -125,6 +125,26 @@ def test_deliveries_pending_gauge_counts_the_waiting_rows(console_env) -> None: 
     assert samples[("newswire_deliveries_pending", (("target", target),))] == 3.0
 
 
+def test_stage_paused_gauge_follows_pause_and_resume(console_env) -> None:  # noqa: ANN001
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from services.api import metrics as api_metrics
+    from shared import stage_control
+
+    def paused() -> dict[str, float]:
+        text = api_metrics.render_metrics().decode()
+        return {s.labels["stage"]: s.value for family in text_string_to_metric_families(text)
+                for s in family.samples if s.name == "newswire_stage_paused"}
+
+    assert paused() == {"ingest": 0.0, "clean": 0.0, "enrich": 0.0, "publish": 0.0}
+    stage_control.pause("enrich", by="test", reason="gauge test")
+    try:
+        assert paused() == {"ingest": 0.0, "clean": 0.0, "enrich": 1.0, "publish": 0.0}
+    finally:
+        stage_control.resume("enrich", by="test")
+    assert paused()["enrich"] == 0.0
+
+
 def test_suspended_source_and_gauge_providers_show_in_metrics(console_env) -> None:  # noqa: ANN001
     from prometheus_client.parser import text_string_to_metric_families
 
