@@ -71,7 +71,7 @@ SECTION_END = re.compile(
     r"友情链接|今日推荐|编辑推荐|精彩推荐|网友评论|我要评论|发表评论|"
     r"related (articles|stories|posts|coverage|news|content)|more (stories|from|on this)|you may also like|"
     r"recommended( for you| stories)?|read (more|next)|most (popular|read)|trending|also read|see also|"
-    r"more( great)? [\w' ]{0,30}(stories|news|articles|coverage)|"
+    r"more [\w' ]{0,30}(stories|news|articles|coverage)|"
     r"comments?|leave a (reply|comment)|"
     # other languages: read also / related / most read / comments
     r"читайте( также)?|см\. также|похожие( статьи| материалы)?|самые популярные.*|популярное|отзывы|комментарии|"
