@@ -168,5 +168,6 @@ def extract(raw: bytes, url: str | None = None, http_charset: str | None = None)
         images=images,
         charset=decoded.charset,
         charset_reason=decoded.reason,
+        charset_tried=decoded.tried,
         quality=verdict.as_dict(),
     )
