@@ -110,7 +110,7 @@ def prune(root: HtmlElement, by_names: bool = True) -> None:
     page again without this step).
     """
     etree.strip_elements(root, etree.Comment, etree.ProcessingInstruction, *DROP_TAGS, with_tail=False)
-    doomed = []
+    doomed = _hover_cards(root)
     body_size = None
     for el in root.iter():
         tag = _tag(el)
@@ -133,6 +133,36 @@ def prune(root: HtmlElement, by_names: bool = True) -> None:
     for el in doomed:
         if el.getparent() is not None:
             _drop_keep_tail(el)
+
+
+INLINE_TAGS = frozenset({"span", "a", "em", "strong", "b", "i", "u", "small", "font", "sup", "sub", "cite", "abbr"})
+CARD_LINKS = 2  # links a hover card holds besides its picture
+CARD_LINK_SHARE = 0.6
+
+
+def _hover_cards(root: HtmlElement) -> list:
+    """Hover cards inside a sentence, whatever the site calls them: an inline element within a paragraph that holds a
+    picture and a few links and little else (a person's card with their latest stories). Readers see it only on
+    hover; read as text it lands mid-sentence. The card is the smallest inline element around the picture that
+    holds the links, so the linked name in the sentence stays."""
+    cards = []
+    for img in root.iter("img"):
+        for el in img.iterancestors():
+            tag = _tag(el)
+            if tag == "a":
+                continue  # a linked picture: the card is around the link
+            if tag not in INLINE_TAGS:
+                break
+            links = list(el.iter("a"))
+            if len(links) < CARD_LINKS:
+                continue
+            text = _SPACE.sub("", el.text_content())
+            link_text = sum(len(_SPACE.sub("", a.text_content())) for a in links)
+            in_paragraph = any(_tag(a) in ("p", "li", "dd") for a in el.iterancestors())
+            if in_paragraph and text and link_text >= CARD_LINK_SHARE * len(text):
+                cards.append(el)
+            break
+    return cards
 
 
 def _text_size(el) -> int:  # noqa: ANN001
@@ -498,15 +528,7 @@ def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[Line], list
             seen += line.units
     if out and title and _same(out[0].text, title):
         out = out[1:]
-    # A long line said twice in one story is a gallery caption shown twice: keep it once.
-    said: set[str] = set()
-    unique = []
-    for line in out:
-        if len(line.text) >= 80 and line.text in said:
-            continue
-        said.add(line.text)
-        unique.append(line)
-    return unique, captions, credits
+    return out, captions, credits
 
 
 def _same(a: str, b: str) -> bool:
