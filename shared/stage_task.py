@@ -150,4 +150,4 @@ class StageTask(Task):
             raise self.retry(exc=store_exc, countdown=backoff_seconds(min(self.request.retries, 8)), max_retries=None)
 
 
-__all__ = ["StageTask", "backoff_seconds", "is_transient", "store_unavailable", "PermanentError"]
+__all__ = ["StageTask", "backoff_seconds", "is_transient", "PermanentError"]

@@ -1,13 +1,15 @@
 """What the target, poison and database fault rehearsals share: one embedded pipeline (own Redis, own database,
-real workers and API), a site serving the articles, one receiver behind three webhook targets that a test can
-switch down (503), hold (answer only when released) or up, and a TCP proxy in front of PostgreSQL that a test
-can cut and restore.
+real workers and API), a site serving the articles, the signed counting receiver behind three webhook targets
+that a test can switch down (503), hold (answer only when released) or up, and a TCP proxy in front of
+PostgreSQL that a test can cut and restore.
 
-The pipeline is started once for all these modules (the first test that asks) and stopped when the session ends.
+The pipeline is started once for these four modules (by the first test that asks; each of them costs seconds,
+a pipeline start costs more) and stopped when the session ends. The tests leave it healthy for the next.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -22,9 +24,10 @@ from typing import Any
 
 import pytest
 
-from conftest import PIPELINE_ENV, WEBHOOK_SECRET, wait_until
+from conftest import PIPELINE_ENV, wait_until
 from servers import Site
-from tests.publish.receivers import Answer, Receiver, Request
+from tests.faults.conftest import Arrival, Articles, SignedReceiver
+from tests.publish.receivers import Answer, Request
 
 # The outage target's own retry schedule (seconds before each attempt after the first), short so the rehearsal is
 # short, long enough in total (40 s) that no delivery runs out of attempts during the outage.
@@ -35,23 +38,20 @@ RETRY_MAX = 2  # a stage task's retries before its dead letter
 HOLD_LIMIT = 90.0  # a held request is answered after this at the latest, released or not
 TARGETS = ("outage", "slow", "quick")
 
-TARGETS_YAML = """\
-targets:
-  - name: outage
-    url: {url}/outage
-    secrets: ["{secret}"]
-    concurrency: 2
-    schedule: [{schedule}]
-    breaker_threshold: {threshold}
-    breaker_cooldown: {cooldown}
-  - name: slow
-    url: {url}/slow
-    secrets: ["{secret}"]
-    timeout: 110
-  - name: quick
-    url: {url}/quick
-    secrets: ["{secret}"]
-"""
+
+
+def write_targets(path: Path, receiver: HoldingReceiver) -> Path:
+    """outage (its own short schedule and breaker), slow (a long timeout: it is held, not timed out), quick."""
+    common = {"kind": "webhook", "secrets": [receiver.secret]}
+    targets = [
+        {**common, "name": "outage", "url": receiver.url("outage"), "concurrency": 2, "schedule": OUTAGE_SCHEDULE,
+         "breaker_threshold": BREAKER_THRESHOLD, "breaker_cooldown": BREAKER_COOLDOWN},
+        {**common, "name": "slow", "url": receiver.url("slow"), "timeout": 110},
+        {**common, "name": "quick", "url": receiver.url("quick")},
+    ]
+    path.write_text(json.dumps({"targets": targets}), encoding="utf-8")
+    return path
+
 
 ENV = {
     **{key: PIPELINE_ENV[key] for key in ("NEWSWIRE_ALLOW_PRIVATE_NETWORKS", "NEWSWIRE_HTTP_CONNECT_TIMEOUT",
@@ -68,56 +68,56 @@ ENV = {
 }
 
 
-class TargetReceiver:
-    """One local receiver behind the three webhook targets (one path each). A path is ``up`` (204), ``down``
-    (503: the target is failing) or ``hold`` (the answer waits until :meth:`release`)."""
+class HoldingReceiver(SignedReceiver):
+    """The fault rehearsals' signed, counting receiver (tests/faults/conftest.py), one path per target, plus a
+    path that holds: ``hold(target)`` keeps every answer at that target waiting until ``release(target)`` (at
+    most HOLD_LIMIT seconds), a target that answers after seconds. ``down`` (a set of targets answered 503)
+    stays as it is there."""
 
     def __init__(self) -> None:
-        self.receiver = Receiver()
-        self.url = f"http://127.0.0.1:{self.receiver.port}"
-        self.modes: dict[str, str] = {}
-        self.arrived: list[tuple[str, str, float]] = []  # (path, webhook-id, when) as each request comes in
+        super().__init__()
+        self.held: set[str] = set()
+        self.waiting: dict[str, int] = {}  # target -> requests held now
         self.released = threading.Event()
-        self.lock = threading.Lock()
-        self.receiver.handler = self._answer
 
     def _answer(self, request: Request) -> Answer:
+        target = request.path.split("?")[0].strip("/").split("/")[0]
         with self.lock:
-            self.arrived.append((request.path, request.headers.get("webhook-id", ""), time.time()))
-            mode = self.modes.get(request.path, "up")
-        if mode == "down":
-            return Answer(503, body=b"down for maintenance")
-        if mode == "hold":
+            holding = target in self.held
+            if holding:
+                self.waiting[target] = self.waiting.get(target, 0) + 1
+        if holding:
             self.released.wait(HOLD_LIMIT)
-        return Answer(204)
+            with self.lock:
+                self.waiting[target] -= 1
+        return super()._answer(request)
 
-    def set(self, path: str, mode: str) -> float:
-        if mode == "hold":
-            self.released.clear()
+    def hold(self, target: str) -> None:
+        self.released.clear()
         with self.lock:
-            self.modes[path] = mode
-            return time.time()
+            self.held.add(target)
 
-    def release(self, path: str) -> None:
+    def release(self, target: str) -> None:
         with self.lock:
-            self.modes[path] = "up"
+            self.held.discard(target)
         self.released.set()
 
-    def in_flight(self, path: str) -> int:
-        """Requests that arrived at ``path`` and have not been answered yet."""
+    def in_flight(self, target: str) -> int:
         with self.lock:
-            arrived = sum(1 for p, _key, _at in self.arrived if p == path)
-        return arrived - len(self.receiver.at(path))
+            return self.waiting.get(target, 0)
 
-    def answered(self, path: str, article_id: str) -> list[Request]:
-        return [r for r in self.receiver.at(path) if r.json().get("id") == article_id]
+    def of(self, target: str, article_id: str) -> list[Arrival]:
+        """What arrived at ``target`` for the article, answered or not, in order."""
+        with self.lock:
+            return sorted((a for a in self.arrivals if a.target == target and a.article_id == article_id),
+                          key=lambda a: a.at)
 
-    def delivered(self, path: str, article_id: str) -> list[Request]:
-        return [r for r in self.answered(path, article_id) if 200 <= r.status < 300]
+    def took(self, target: str, article_id: str) -> list[Arrival]:
+        return [a for a in self.of(target, article_id) if 200 <= a.status < 300]
 
     def close(self) -> None:
         self.released.set()
-        self.receiver.close()
+        super().close()
 
 
 class DatabaseProxy:
@@ -196,30 +196,15 @@ class DatabaseProxy:
         self.listener.close()
 
 
-WORDS = ("river council harbour budget school rail bridge market farmers museum festival hospital library weather "
-         "election court tram ferry orchard clinic stadium reservoir").split()
-
-
-def article_page(marker: str) -> str:
-    """A plain news page the clean stage keeps (its own words, so every page is a new article)."""
-    rng = random.Random(marker)
-    title = f"Council approves {rng.choice(WORDS)} plan for the {rng.choice(WORDS)} {marker}"
-    paragraphs = "".join(
-        f"<p>{' '.join(rng.choice(WORDS) for _ in range(12)).capitalize()}, officials said on Tuesday. "
-        f"{' '.join(rng.choice(WORDS) for _ in range(20))}.</p>" for _ in range(6))
-    return (f"<html><head><title>{title}</title><meta name='author' content='Jane Doe'></head><body>"
-            f"<nav><a href='/'>Home</a></nav><article><h1>{title}</h1>{paragraphs}</article>"
-            f"<footer>Copyright</footer></body></html>")
-
-
 @dataclass
 class FaultPipeline:
     pipeline: Any  # newswire.embedded.EmbeddedPipeline
     site: Site
-    targets: TargetReceiver
+    receiver: HoldingReceiver
     proxy: DatabaseProxy | None
     workdir: Path
     cleanup: list = field(default_factory=list)
+    stopped: bool = False
 
     @property
     def client(self):  # noqa: ANN201
@@ -229,7 +214,8 @@ class FaultPipeline:
         """Serve a new article page; returns (its URL, the article id it becomes)."""
         from shared.payload import article_id_for
 
-        url = self.site.add(f"/{name}/{uuid.uuid4().hex[:12]}.html", article_page(uuid.uuid4().hex[:8]))
+        article = Articles(1, seed=random.randrange(1 << 30)).items[0]
+        url = self.site.add(f"/{name}/{uuid.uuid4().hex[:12]}.html", article.html)
         return url, article_id_for(url)
 
     def submit(self, url: str) -> str:
@@ -253,11 +239,14 @@ class FaultPipeline:
         items = self.client.get("/deliveries", params={"article_id": article_id}, timeout=30).json()["items"]
         return {item["target"]: item for item in items}
 
-    def wait_delivered(self, path: str, article_ids: list[str], timeout: float = 120.0, message: str = "") -> None:
-        wait_until(lambda: all(self.targets.delivered(path, a) for a in article_ids), timeout=timeout,
-                   interval=0.25, message=message or f"every article delivered at {path}")
+    def wait_delivered(self, target: str, article_ids: list[str], timeout: float = 120.0, message: str = "") -> None:
+        wait_until(lambda: all(self.receiver.took(target, a) for a in article_ids), timeout=timeout,
+                   interval=0.25, message=message or f"every article delivered to {target}")
 
     def stop(self) -> None:
+        if self.stopped:
+            return
+        self.stopped = True
         for step in reversed(self.cleanup):
             try:
                 step()
@@ -266,6 +255,20 @@ class FaultPipeline:
 
 
 _running: FaultPipeline | None = None
+
+
+def release_after_last_user(request: pytest.FixtureRequest) -> None:
+    """Stop the shared pipeline once no test still to run in this session uses it (module teardown): the other
+    rehearsals start pipelines of their own, and this one should not sit beside them."""
+    global _running
+    items = request.session.items
+    mine = [n for n, item in enumerate(items) if item.module is request.module]  # type: ignore[attr-defined]
+    later = items[max(mine) + 1:] if mine else []
+    if _running is not None and not any("faults" in getattr(item, "fixturenames", ()) and
+                                        getattr(item.module, "shared_pipeline", None) is shared_pipeline
+                                        for item in later):
+        running, _running = _running, None
+        running.stop()
 
 
 def _fresh_postgres(given: str) -> tuple[str, Any]:
@@ -283,7 +286,7 @@ def _fresh_postgres(given: str) -> tuple[str, Any]:
     return name, drop
 
 
-def fault_pipeline(request: pytest.FixtureRequest) -> FaultPipeline:
+def shared_pipeline(request: pytest.FixtureRequest) -> FaultPipeline:
     """The pipeline these rehearsals share: started on first use, stopped when the session ends."""
     global _running
     if _running is not None:
@@ -294,8 +297,8 @@ def fault_pipeline(request: pytest.FixtureRequest) -> FaultPipeline:
 
     workdir = Path(tempfile.mkdtemp(prefix="newswire-faults-"))
     cleanup: list = [] if os.environ.get("NEWSWIRE_KEEP_WORKDIR") else [lambda: shutil.rmtree(workdir, ignore_errors=True)]
-    site, targets = Site(), TargetReceiver()
-    cleanup += [site.close, targets.close]
+    site, receiver = Site(), HoldingReceiver()
+    cleanup += [site.close, receiver.close]
     proxy = None
     database_url = None
     given = os.environ.get("TEST_DATABASE_URL")
@@ -307,10 +310,7 @@ def fault_pipeline(request: pytest.FixtureRequest) -> FaultPipeline:
         cleanup.append(proxy.close)
         credentials = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
         database_url = f"postgresql://{credentials}127.0.0.1:{proxy.port}/{name}"
-    targets_file = workdir / "targets.yaml"
-    targets_file.write_text(TARGETS_YAML.format(
-        url=targets.url, secret=WEBHOOK_SECRET, schedule=", ".join(str(s) for s in OUTAGE_SCHEDULE),
-        threshold=BREAKER_THRESHOLD, cooldown=BREAKER_COOLDOWN), encoding="utf-8")
+    targets_file = write_targets(workdir / "targets.json", receiver)
     env = dict(ENV, NEWSWIRE_TARGETS_FILE=str(targets_file))
     pipeline = EmbeddedPipeline(database_url=database_url, env=env, workdir=workdir / "pipeline")
     try:
@@ -321,6 +321,6 @@ def fault_pipeline(request: pytest.FixtureRequest) -> FaultPipeline:
             step()
         raise
     cleanup.append(pipeline.stop)
-    _running = FaultPipeline(pipeline, site, targets, proxy, workdir, cleanup)
+    _running = FaultPipeline(pipeline, site, receiver, proxy, workdir, cleanup)
     request.config.add_cleanup(_running.stop)
     return _running

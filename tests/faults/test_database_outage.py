@@ -14,7 +14,7 @@ import time
 import pytest
 
 from conftest import wait_until
-from tests.faults.outage_support import TARGETS, fault_pipeline
+from tests.faults.outage_support import TARGETS, release_after_last_user, shared_pipeline
 
 pytestmark = [
     pytest.mark.fault,
@@ -30,7 +30,8 @@ BEFORE, DURING = 4, 3
 
 @pytest.fixture(scope="module")
 def faults(request):  # noqa: ANN001, ANN201
-    return fault_pipeline(request)
+    yield shared_pipeline(request)
+    release_after_last_user(request)
 
 
 def _enqueue(faults, url: str) -> str:  # noqa: ANN001
@@ -55,7 +56,7 @@ def test_database_outage_loses_nothing_and_sends_nothing_twice(faults) -> None: 
     assert proxy is not None
     before = [faults.submit(faults.page("db-before")[0]) for _ in range(BEFORE)]
     # Cut while the articles are spread over the stages: the first one is through, the others are on their way.
-    faults.wait_delivered("/quick", before[:1], message="the first article through before the outage")
+    faults.wait_delivered("quick", before[:1], message="the first article through before the outage")
     waits_before = _store_waits(faults)
     proxy.cut()
     cut_at = time.monotonic()
@@ -73,14 +74,14 @@ def test_database_outage_loses_nothing_and_sends_nothing_twice(faults) -> None: 
 
     ids = before + during
     for target in TARGETS:
-        faults.wait_delivered(f"/{target}", ids, timeout=180, message=f"every article delivered to {target}")
+        faults.wait_delivered(target, ids, timeout=180, message=f"every article delivered to {target}")
     for article_id in ids:
         article = faults.article(article_id)
         assert article is not None and len(article["versions"]) == 1
         assert article["versions"][0]["status"] == "published"
         assert not faults.dead_letters(article_id), faults.dead_letters(article_id)
         for target in TARGETS:
-            assert len(faults.targets.delivered(f"/{target}", article_id)) == 1, (target, article_id)
+            assert len(faults.receiver.of(target, article_id)) == 1, (target, article_id)
     assert tries >= 3
     assert _store_waits(faults) > waits_before  # the operator sees the stages waited for the store
 

@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from conftest import wait_until
-from tests.faults.outage_support import RETRY_MAX, fault_pipeline
+from tests.faults.outage_support import RETRY_MAX, TARGETS, release_after_last_user, shared_pipeline
 
 pytestmark = pytest.mark.fault
 
@@ -21,7 +21,8 @@ ARTICLES = 3
 
 @pytest.fixture(scope="module")
 def faults(request):  # noqa: ANN001, ANN201
-    return fault_pipeline(request)
+    yield shared_pipeline(request)
+    release_after_last_user(request)
 
 
 def test_poison_messages_end_as_dead_letters_and_do_not_block_the_queue(faults) -> None:  # noqa: ANN001
@@ -33,8 +34,8 @@ def test_poison_messages_end_as_dead_letters_and_do_not_block_the_queue(faults) 
     poison = {"ingest": faults.submit(down_url), "clean": faults.submit(no_article)}
     ids = [faults.submit(faults.page("behind-poison")[0]) for _ in range(ARTICLES)]
 
-    for path in ("/quick", "/outage", "/slow"):
-        faults.wait_delivered(path, ids, message=f"the articles behind the poison delivered at {path}")
+    for target in TARGETS:
+        faults.wait_delivered(target, ids, message=f"the articles behind the poison delivered to {target}")
 
     def letter(article_id: str) -> dict | None:
         items = faults.dead_letters(article_id)
@@ -53,10 +54,10 @@ def test_poison_messages_end_as_dead_letters_and_do_not_block_the_queue(faults) 
     for article_id in poison.values():
         assert len(faults.dead_letters(article_id)) == 1  # one dead letter each, not one per attempt
         assert faults.article(article_id) is None or not faults.article(article_id)["versions"]
-        for path in ("/quick", "/outage", "/slow"):
-            assert not faults.targets.answered(path, article_id)
+        for target in TARGETS:
+            assert not faults.receiver.of(target, article_id)
     for article_id in ids:
         assert not faults.dead_letters(article_id)
         article = faults.article(article_id)
         assert article is not None and article["versions"][0]["status"] == "published"
-        assert all(len(faults.targets.delivered(path, article_id)) == 1 for path in ("/quick", "/outage", "/slow"))
+        assert all(len(faults.receiver.of(target, article_id)) == 1 for target in TARGETS)
