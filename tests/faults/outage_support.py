@@ -39,7 +39,6 @@ HOLD_LIMIT = 90.0  # a held request is answered after this at the latest, releas
 TARGETS = ("outage", "slow", "quick")
 
 
-
 def write_targets(path: Path, receiver: HoldingReceiver) -> Path:
     """outage (its own short schedule and breaker), slow (a long timeout: it is held, not timed out), quick."""
     common = {"kind": "webhook", "secrets": [receiver.secret]}
@@ -287,7 +286,9 @@ def _fresh_postgres(given: str) -> tuple[str, Any]:
 
 
 def shared_pipeline(request: pytest.FixtureRequest) -> FaultPipeline:
-    """The pipeline these rehearsals share: started on first use, stopped when the session ends."""
+    """The pipeline these rehearsals share: started on first use, stopped after its last user (or when the
+    session ends). With TEST_DATABASE_URL its database is a fresh PostgreSQL one behind a :class:`DatabaseProxy`,
+    else a SQLite file."""
     global _running
     if _running is not None:
         return _running
@@ -296,7 +297,9 @@ def shared_pipeline(request: pytest.FixtureRequest) -> FaultPipeline:
     from newswire.embedded import EmbeddedPipeline
 
     workdir = Path(tempfile.mkdtemp(prefix="newswire-faults-"))
-    cleanup: list = [] if os.environ.get("NEWSWIRE_KEEP_WORKDIR") else [lambda: shutil.rmtree(workdir, ignore_errors=True)]
+    cleanup: list = []
+    if not os.environ.get("NEWSWIRE_KEEP_WORKDIR"):
+        cleanup.append(lambda: shutil.rmtree(workdir, ignore_errors=True))
     site, receiver = Site(), HoldingReceiver()
     cleanup += [site.close, receiver.close]
     proxy = None
