@@ -16,16 +16,52 @@ import pytest
 from conftest import wait_until
 from tests.faults.outage_support import TARGETS, release_after_last_user, shared_pipeline
 
-pytestmark = [
-    pytest.mark.fault,
-    pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
-                       reason="needs PostgreSQL (TEST_DATABASE_URL): the outage is a cut TCP connection to the "
-                              "database server; SQLite is a file in the worker's own process, it has no connection "
-                              "to lose"),
-]
+pytestmark = pytest.mark.fault
+needs_postgres = pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL"),
+    reason="needs PostgreSQL (TEST_DATABASE_URL): the outage is a cut TCP connection to the database server; SQLite "
+           "is a file opened by each worker itself, there is no connection to cut")
 
 OUTAGE_SECONDS = 15
 BEFORE, DURING = 4, 3
+
+
+def test_what_counts_as_the_database_unavailable(tmp_path) -> None:  # noqa: ANN001
+    """Real errors from real databases: unreachable or busy is waited for; a wrong statement or value is not."""
+    import sqlite3
+
+    from sqlalchemy import create_engine, text
+
+    from shared.redis_server import free_port
+    from shared.store import store_unavailable
+
+    def error_of(engine, *statements: str) -> BaseException:  # noqa: ANN001
+        try:
+            with engine.begin() as connection:
+                for statement in statements:
+                    connection.execute(text(statement))
+        except Exception as exc:  # noqa: BLE001
+            return exc
+        raise AssertionError("no error")
+
+    refused = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none")
+    assert store_unavailable(error_of(refused, "SELECT 1"))
+    path = tmp_path / "busy.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    holder.execute("BEGIN EXCLUSIVE")
+    busy = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.1})
+    assert store_unavailable(error_of(busy, "INSERT INTO t VALUES (1)"))  # database is locked
+    holder.execute("ROLLBACK")
+    assert not store_unavailable(error_of(busy, "INSERT INTO t VALUES (1)", "INSERT INTO t VALUES (1)"))  # unique
+    assert not store_unavailable(ValueError("bad input"))
+    try:
+        raise RuntimeError("wrapped") from error_of(refused, "SELECT 1")
+    except RuntimeError as wrapped:
+        assert store_unavailable(wrapped)  # an explicit cause counts
+    holder.close()
+    busy.dispose()
+    refused.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +87,7 @@ def _enqueue(faults, url: str) -> str:  # noqa: ANN001
     return article_id_for(url)
 
 
+@needs_postgres
 def test_database_outage_loses_nothing_and_sends_nothing_twice(faults) -> None:  # noqa: ANN001
     proxy = faults.proxy
     assert proxy is not None
