@@ -38,6 +38,22 @@ STORE_RETRY_MAX_SECONDS = 60.0  # the longest wait between two tries while the d
 STORE_WAITS_HEADER = "newswire_store_waits"
 
 
+def broker_unreachable(exc: BaseException) -> bool:
+    """Redis (the broker, and the state kept beside it) cannot be reached, or is still loading its data: the
+    message is still in Redis, so it is left to come back rather than retried (a retry is a message too) or
+    dead-lettered. Its cause counts too (``raise ... from``), and so does the reason of a Reject: Celery turns a
+    retry it could not publish into ``Reject(requeue=False)``, which would drop the message."""
+    import redis
+    from kombu.exceptions import OperationalError
+
+    while exc is not None:
+        if isinstance(exc, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OperationalError)):
+            return True
+        reason = getattr(exc, "reason", None) if isinstance(exc, Reject) else None
+        exc = reason if isinstance(reason, BaseException) else exc.__cause__
+    return False
+
+
 def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, NewswireError):
         return exc.transient
@@ -77,6 +93,14 @@ class StageTask(Task):
         except Retry:
             outcome = "retried"
             raise
+        except Exception as exc:
+            if not broker_unreachable(exc):
+                raise
+            # Back to the queue as it is (or, while Redis is away, left in its unacknowledged set, which hands it
+            # out again after the visibility timeout): what ran before is redone, idempotently.
+            outcome = "retried"
+            log.warning("%s: Redis unreachable (%s); the message goes back to its queue", self.name, exc)
+            raise Reject(f"Redis unreachable: {exc}", requeue=True) from exc
         finally:
             metrics.task_finished(self.stage, outcome, time.monotonic() - clock)
 
@@ -143,6 +167,8 @@ class StageTask(Task):
         """Retry ``exc`` later if it may pass, else record a dead letter. Never returns on retry."""
         if isinstance(exc, Retry):
             raise exc
+        if broker_unreachable(exc):
+            raise exc  # not a retry nor a dead letter: the message goes back (see __call__)
         settings = get_settings()
         attempts = self.tries + 1
         if store_unavailable(exc):
@@ -167,4 +193,4 @@ class StageTask(Task):
             raise self.retry(exc=store_exc, countdown=backoff_seconds(min(self.request.retries, 8)), max_retries=None)
 
 
-__all__ = ["StageTask", "backoff_seconds", "is_transient", "PermanentError"]
+__all__ = ["StageTask", "backoff_seconds", "broker_unreachable", "is_transient", "PermanentError"]

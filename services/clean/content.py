@@ -79,6 +79,7 @@ class Line:
     link_units: int
     tag: str
     caption: bool = False
+    links: list[tuple[str, str]] = field(default_factory=list)  # (anchor text, href) in the order they appear
 
 
 @dataclass
@@ -90,6 +91,7 @@ class Body:
     credits: list[str] = field(default_factory=list)  # short lines dropped as credits/furniture: bylines live there
     blocks: list[tuple[str, str]] = field(default_factory=list)  # (block tag, text) for each line
     images: list[tuple[str, str | None]] = field(default_factory=list)  # (src, caption) inside the story
+    links: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # line text -> its links (anchor, href)
 
 
 def _tag(el) -> str:  # noqa: ANN001
@@ -307,12 +309,15 @@ def _lines(node: HtmlElement) -> list[Line]:
     total = [0]
     block_tag = ["p"]
     caption = [False]
+    anchors: list[tuple[str, str]] = []
 
     def flush() -> None:
         text = _SPACE.sub(" ", _UNREADABLE.sub("", "".join(parts))).strip()
         if text:
-            lines.append(Line(text, total[0], link[0], block_tag[0], caption[0]))
+            lines.append(Line(text, total[0], link[0], block_tag[0], caption[0],
+                              [(anchor, href) for anchor, href in anchors if anchor in text]))
         parts.clear()
+        anchors.clear()
         link[0] = 0
         total[0] = 0
 
@@ -338,6 +343,10 @@ def _lines(node: HtmlElement) -> list[Line]:
             flush()
             block_tag[0] = tag
             caption[0] = in_caption or tag in CAPTION_TAGS or _is_caption(el)
+        if tag == "a" and not in_link and (href := (el.get("href") or "").strip()) and not href.startswith("#"):
+            anchor = _SPACE.sub(" ", _UNREADABLE.sub("", el.text_content())).strip()
+            if anchor:
+                anchors.append((anchor, href))
         in_link = in_link or tag == "a"
         in_caption = in_caption or tag in CAPTION_TAGS or (is_block and _is_caption(el))
         text(el.text, in_link)
@@ -575,7 +584,8 @@ def _read(root: HtmlElement, by_names: bool, title: str | None) -> Body:
     density = s.links / s.total if s and s.total else 0.0
     images = [image for node in nodes for image in _images(node)]
     return Body([line.text for line in kept], top, captions, density, credits,
-                [(line.tag, line.text) for line in kept], list(dict.fromkeys(images)))
+                [(line.tag, line.text) for line in kept], list(dict.fromkeys(images)),
+                {line.text: line.links for line in kept if line.links})
 
 
 def extract_body(root: HtmlElement, title: str | None = None) -> Body:

@@ -62,6 +62,7 @@ def test_tokens_are_stored_hashed_and_revocable(console_env) -> None:  # noqa: A
 def test_no_token_no_access_except_probes_feeds_and_metrics(client) -> None:  # noqa: ANN001
     page = client.get("/console")
     assert page.status_code == 303 and page.headers["location"].startswith("/console/login")
+    assert client.get("/console/hooks").status_code == 303
     assert client.get("/console/api/overview").status_code == 401
     assert client.get("/audit-log").status_code == 401
     assert client.get("/console/api/overview", headers=bearer("nw_not-a-token")).status_code == 401
@@ -281,4 +282,3 @@ def test_hooks_page_shows_hooks_jobs_and_calls_without_secrets(client, tokens) -
     assert "refused" in html and 'class="verdict-refused"' in html
     only_accepted = client.get("/console/hooks", params={"hook": name, "verdict": "accepted"}, headers=viewer).text
     assert 'class="verdict-refused"' not in only_accepted
-    assert client.get("/console/hooks").status_code == 303  # no token: to the login page
