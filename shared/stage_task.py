@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from shared.errors import NewswireError, PermanentError
 from shared.payload import ArticlePayload, TraceEntry, utcnow
 from shared.settings import get_settings
+from shared.store.db import store_unavailable
 from shared.telemetry import get_logger, log_context, worker_name
 
 log = get_logger(__name__)
@@ -31,6 +32,9 @@ def backoff_seconds(retries: int, retry_after: float | None = None) -> float:
     if retry_after is not None:
         delay = max(delay, min(retry_after, settings.retry_backoff_max))
     return round(delay, 3)
+
+
+STORE_RETRY_MAX_SECONDS = 60.0  # the longest wait between two tries while the database cannot be reached
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -92,6 +96,18 @@ class StageTask(Task):
         entry.finish = utcnow()
         return payload, result
 
+    def wait_for_store(self, exc: BaseException) -> None:
+        """The database is unreachable: put the message back with a growing wait (up to a minute), however long
+        the outage lasts, without spending its retries or writing a dead letter (which could not be written
+        anyway). Seen as a warning per try and in ``newswire_store_unavailable_total{stage}``. Never returns."""
+        from shared import metrics
+
+        countdown = min(backoff_seconds(min(self.request.retries, 8)), STORE_RETRY_MAX_SECONDS)
+        metrics.inc("store_unavailable", stage=self.stage)
+        log.warning("%s: database unavailable (%s: %s); message kept, trying again in %.1fs", self.name,
+                    type(exc).__name__, str(exc).splitlines()[0][:300] if str(exc) else "", countdown)
+        raise self.retry(exc=exc, countdown=countdown, max_retries=None)
+
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001
         """Anything that escaped a task (a bug in the shell, say) still ends as a dead letter, never a silent drop."""
         message = args[0] if args and isinstance(args[0], dict) else {"args": list(args), "kwargs": kwargs}
@@ -112,6 +128,8 @@ class StageTask(Task):
             raise exc
         settings = get_settings()
         attempts = self.request.retries + 1
+        if store_unavailable(exc):
+            self.wait_for_store(exc)
         if self.will_retry(exc):
             countdown = backoff_seconds(self.request.retries, getattr(exc, "retry_after", None))
             log.warning("%s attempt %d failed (%s: %s); retrying in %.1fs", self.name, attempts, type(exc).__name__, exc,

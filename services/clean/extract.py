@@ -57,12 +57,30 @@ def parse(text: str) -> HtmlElement:
 HEADINGS = {"h1": "h2", "h2": "h2", "h3": "h3", "h4": "h4", "h5": "h5", "h6": "h6"}
 
 
-def render_html(blocks: list[tuple[str, str]], images: list[Image]) -> str:
-    """Sanitised HTML of the story: headings, paragraphs, lists, quotes, then its figures with captions."""
+def _linked(text: str, links: list[tuple[str, str]]) -> str:
+    """The line as escaped HTML with its links put back (each anchor found after the one before it); nh3 later
+    keeps only http(s) and mailto targets and adds rel=nofollow."""
+    out: list[str] = []
+    at = 0
+    for anchor, href in links:
+        found = text.find(anchor, at)
+        if found < 0:
+            continue
+        out.append(html.escape(text[at:found], quote=False))
+        out.append(f'<a href="{html.escape(href, quote=True)}">{html.escape(anchor, quote=False)}</a>')
+        at = found + len(anchor)
+    out.append(html.escape(text[at:], quote=False))
+    return "".join(out)
+
+
+def render_html(blocks: list[tuple[str, str]], images: list[Image],
+                links: dict[str, list[tuple[str, str]]] | None = None) -> str:
+    """Sanitised HTML of the story: headings, paragraphs (with their links), lists, quotes, then its figures with
+    captions."""
     parts: list[str] = []
     in_list = False
     for tag, text in blocks:
-        escaped = html.escape(text, quote=False)
+        escaped = _linked(text, links[text]) if links and links.get(text) else html.escape(text, quote=False)
         if tag == "li":
             if not in_list:
                 parts.append("<ul>")
@@ -138,6 +156,14 @@ def _title_from_body(lines: list[str]) -> str:
     return first if len(first) <= 60 else first[:60].rstrip() + "…"
 
 
+def _absolute(base: str | None, href: str) -> str | None:
+    """A link's target against the page's URL; a malformed one (http://[oops) is left out, not an error."""
+    try:
+        return urljoin(base, href) if base else href
+    except ValueError:
+        return None
+
+
 def extract(raw: bytes, url: str | None = None, http_charset: str | None = None) -> CleanPart:
     """Raw page bytes to a cleaned article (with its quality verdict; quarantine is the caller's decision)."""
     decoded = decode_html(raw, http_charset)
@@ -161,7 +187,10 @@ def extract(raw: bytes, url: str | None = None, http_charset: str | None = None)
     return CleanPart(
         title=title,
         text=text,
-        html=render_html(blocks, images),
+        html=render_html(blocks, images, {
+            line: [(anchor, target) for anchor, href in found if (target := _absolute(url, href))]
+            for line, found in body.links.items()
+        }),
         authors=meta.authors,
         published=meta.published,
         site_name=meta.site_name,
@@ -173,5 +202,6 @@ def extract(raw: bytes, url: str | None = None, http_charset: str | None = None)
         images=images,
         charset=decoded.charset,
         charset_reason=decoded.reason,
+        charset_tried=decoded.tried,
         quality=verdict.as_dict(),
     )

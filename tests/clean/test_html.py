@@ -31,3 +31,18 @@ def test_a_byline_line_with_its_role_word_and_ampersand_is_dropped_from_the_text
     part = extract(page.encode("utf-8"))
     assert part.authors == ["王小明", "李大海", "张三丰"]
     assert not part.text.startswith("执笔")
+
+
+def test_links_inside_paragraphs_are_kept_with_nofollow_and_unsafe_ones_lose_their_target() -> None:
+    story = ("<p>The council <a href='/budget/2021.pdf'>published the budget</a> on Monday, and the mayor "
+             "<a href='javascript:alert(1)'>answered questions</a> for most of the afternoon at City Hall.</p>"
+             "<p>Bus fares will stay the same for at least two years, while three new routes open in the spring, "
+             "<a href='https://transit.example.org/routes'>the transit office</a> said in a statement.</p>"
+             "<p>Opponents argued that the plan, which costs more than any before it, leaves the north behind.</p>")
+    page = f"<html><head><title>Budget</title></head><body><div class='content'>{story}</div></body></html>"
+    part = extract(page.encode("utf-8"), "https://news.example.com/city/1.html")
+    assert ('<a href="https://news.example.com/budget/2021.pdf" rel="noopener noreferrer nofollow">published the '
+            'budget</a>') in part.html
+    assert '<a href="https://transit.example.org/routes" rel="noopener noreferrer nofollow">' in part.html
+    assert "javascript" not in part.html and "answered questions" in part.html
+    assert part.text.startswith("The council published the budget on Monday")
