@@ -458,7 +458,10 @@ def web_url(base: str | None, value: str | None) -> str | None:
     would go out as a feed's link or an image URL."""
     if not value or not value.strip():
         return None
-    resolved = urljoin(base, value.strip()) if base else value.strip()
+    try:
+        resolved = urljoin(base, value.strip()) if base else value.strip()
+    except ValueError:  # http://[oops: not a URL
+        return None
     scheme = resolved.split(":", 1)[0].lower() if ":" in resolved.split("/", 1)[0] else ""
     if scheme in ("http", "https") or (not scheme and not base):
         return resolved
