@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -378,7 +379,14 @@ class _Outcomes:
         if not self.pending:
             return None
         outcomes, self.pending = self.pending, []
-        return self.limits.breaker_record(outcomes, self.threshold)
+        try:
+            return self.limits.breaker_record(outcomes, self.threshold)
+        except RedisError as exc:
+            # The breaker lives in Redis: without it, send nothing more. What was sent is still recorded in the
+            # store (a send whose outcome went unrecorded would be sent again when its claim ran out).
+            log.warning("target %s: circuit breaker unreachable (%s); this drain stops sending", self.limits.target,
+                        exc)
+            return "unreachable"
 
 
 def _blocked(name: str) -> str | None:
@@ -460,7 +468,7 @@ def drain(target: TargetBase, *, budget: float | None = None, executor: ThreadPo
             _send_one(target, item)
             if item.error is not None and item.error.gone:
                 stop.set()
-            if outcomes.add(item.error is None) == "open":
+            if outcomes.add(item.error is None) in ("open", "unreachable"):
                 stop.set()
             return item
 

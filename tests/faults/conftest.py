@@ -432,30 +432,46 @@ def half_done_deliveries() -> list[tuple[int, str]]:
 
 
 class Killer(threading.Thread):
-    """Every ``every`` seconds (uniformly ``low``..``high``, from ``seed``), SIGKILL one of ``names`` of the
-    pipeline and start it again; ``kills`` lists (seconds since start, name)."""
+    """Every few seconds (uniformly ``low``..``high``, from ``seed``) a random one of ``names`` of the pipeline:
+    either the whole worker (main process and pool children, SIGKILL to its process group) is killed and started
+    again, or, with ``children`` of the time, one of its pool processes is killed (SIGKILL) and Celery replaces it.
+    ``kills`` lists (seconds since start, what)."""
 
     def __init__(self, pipeline, names: list[str], seed: int, low: float, high: float,  # noqa: ANN001
-                 limit: int | None = None) -> None:
+                 children: float = 0.5) -> None:
         super().__init__(name="killer", daemon=True)
         self.pipeline = pipeline
         self.names = names
         self.rng = random.Random(seed)
         self.low, self.high = low, high
-        self.limit = limit
+        self.children = children
         self.kills: list[tuple[float, str]] = []
         self.halt = threading.Event()
         self.error: BaseException | None = None
+
+    def _kill_child(self, name: str) -> bool:
+        import psutil
+
+        try:
+            pool = sorted(psutil.Process(self.pipeline.processes[name].pid).children(), key=lambda c: c.pid)
+            if not pool:
+                return False
+            self.rng.choice(pool).kill()
+        except psutil.Error:
+            return False
+        return True
 
     def run(self) -> None:
         start = time.monotonic()
         try:
             while not self.halt.wait(self.rng.uniform(self.low, self.high)):
-                if self.limit is not None and len(self.kills) >= self.limit:
-                    return
                 name = self.rng.choice(self.names)
-                self.pipeline.restart(name)
-                self.kills.append((round(time.monotonic() - start, 1), name))
+                if self.rng.random() < self.children and self._kill_child(name):
+                    what = f"{name} (a pool process)"
+                else:
+                    self.pipeline.restart(name)
+                    what = name
+                self.kills.append((round(time.monotonic() - start, 1), what))
         except BaseException as exc:  # noqa: BLE001  (reported by stop())
             self.error = exc
 
