@@ -16,6 +16,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from shared.errors import ExtractionError
+from shared.markup import trim_attributes
 from shared.payload import CleanPart, Image
 from services.clean import content, metadata, quality
 from services.clean.decode import decode_html
@@ -42,7 +43,11 @@ def sanitize_html(html: str) -> str:
 
 
 def parse(text: str) -> HtmlElement:
-    """Parse decoded text with lxml's HTML parser (libxml2); a page with no markup still gets a <body>."""
+    """Parse decoded text with lxml's HTML parser (libxml2); a page with no markup still gets a <body>.
+
+    Start tags with more than ``shared.markup.MAX_ATTRIBUTES`` attributes keep their first ones only (libxml2 takes
+    time quadratic in a tag's attributes)."""
+    text = trim_attributes(text)
     parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
     try:
         return lxml.html.document_fromstring(text.encode("utf-8", "replace"), parser=parser)
@@ -192,7 +197,8 @@ def extract(raw: bytes, url: str | None = None, http_charset: str | None = None)
     lines = [text for _, text in blocks]
     title = (meta.title or "").strip() or _title_from_body(lines)
     text = "\n".join(lines)
-    images = [Image(url=urljoin(url, src) if url else src, caption=caption) for src, caption in body.images]
+    images = [Image(url=found, caption=caption) for src, caption in body.images
+              if (found := metadata.web_url(url, src)) is not None]
     lead_image = meta.lead_image or (images[0].url if images else None)
     verdict = quality.judge(text, len(meta.page_text), body.link_density, decoded.replaced)
     return CleanPart(

@@ -55,6 +55,7 @@ def test_what_counts_as_the_database_unavailable(tmp_path) -> None:  # noqa: ANN
     assert store_unavailable(error_of(busy, "INSERT INTO t VALUES (1)"))  # database is locked
     holder.execute("ROLLBACK")
     assert not store_unavailable(error_of(busy, "INSERT INTO t VALUES (1)", "INSERT INTO t VALUES (1)"))  # unique
+    assert not store_unavailable(error_of(busy, "SELECT * FROM missing"))  # no such table: not an outage
     assert not store_unavailable(ValueError("bad input"))
     try:
         raise RuntimeError("wrapped") from error_of(refused, "SELECT 1")
