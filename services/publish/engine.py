@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
+from redis.exceptions import RedisError
 from sqlalchemy import Text, and_, bindparam, cast, func, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -28,7 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from shared import http, metrics
 from shared.payload import utcnow
 from shared.settings import get_settings
-from shared.store import Article, ArticleVersion, Delivery, DeliveryAttempt, session_scope
+from shared.store import Article, ArticleVersion, Delivery, DeliveryAttempt, session_scope, store_unavailable
 from shared.store.models import PublishEvent, RoutingDecision, TargetState
 from shared.telemetry import get_logger, worker_name
 from services.publish import state as target_state
@@ -240,7 +241,8 @@ def claim(target: TargetBase, limit: int, lease: timedelta = LEASE) -> list[Clai
               and_(Delivery.status == "sending", Delivery.claimed_until < now))
     with session_scope() as session:
         candidates = _candidates(target.name, now, limit).subquery()
-        ids = select(Delivery.id).where(Delivery.id.in_(select(candidates.c.id)), due).order_by(Delivery.id).limit(limit)
+        ids = (select(Delivery.id).where(Delivery.id.in_(select(candidates.c.id)), due)
+               .order_by(Delivery.id).limit(limit))
         if session.get_bind().dialect.name == "postgresql":
             # Chosen first, then updated: PostgreSQL may run an IN (... LIMIT n FOR UPDATE SKIP LOCKED) subquery
             # more than once inside an UPDATE, each time skipping what it locked before: more than n rows.
@@ -439,14 +441,22 @@ class _Outcomes:
         if not self.pending:
             return None
         outcomes, self.pending = self.pending, []
-        return self.limits.breaker_record(outcomes, self.threshold)
+        try:
+            return self.limits.breaker_record(outcomes, self.threshold)
+        except RedisError as exc:
+            # The breaker lives in Redis: without it, send nothing more. What was sent is still recorded in the
+            # store (a send whose outcome went unrecorded would be sent again when its claim ran out).
+            log.warning("target %s: circuit breaker unreachable (%s); this drain stops sending", self.limits.target,
+                        exc)
+            return "unreachable"
 
 
 class _Batch:
     """One claimed batch on the wire: each item's result (None: not sent) and when the last one came back."""
 
-    def __init__(self, items: list[Claimed]) -> None:
+    def __init__(self, items: list[Claimed], claimed_until: float) -> None:
         self.items = items
+        self.claimed_until = claimed_until  # monotonic: when its claim runs out
         self.results: list[Claimed | None] = [None] * len(items)
         self.left = len(items)
         self.error: BaseException | None = None
@@ -476,8 +486,8 @@ class _Senders:
         for thread in self.threads:
             thread.start()
 
-    def submit(self, items: list[Claimed]) -> _Batch:
-        batch = _Batch(items)
+    def submit(self, items: list[Claimed], claimed_until: float) -> _Batch:
+        batch = _Batch(items, claimed_until)
         for index in range(len(items)):
             self.queue.put((batch, index))
         return batch
@@ -530,6 +540,27 @@ def next_due(name: str) -> datetime | None:
     return min(found) if found else None
 
 
+def _until_recorded(write, report: DrainReport, name: str, claimed_until: float) -> None:  # noqa: ANN001
+    """Record a batch that was sent, trying again while the database cannot be reached, for as long as the
+    batch's claim holds (short of it by a margin): the receivers have it, and a row left ``sending`` would be
+    sent again once its claim runs out. Past that, the error goes up (the drain task waits for the store)."""
+    counts = (report.sent, report.delivered, report.retrying, report.failed, len(report.dead))
+    wait = 0.25
+    while True:
+        try:
+            write()
+            return
+        except Exception as exc:
+            report.sent, report.delivered, report.retrying, report.failed = counts[:4]
+            del report.dead[counts[4]:]
+            if not store_unavailable(exc) or time.monotonic() + wait > claimed_until - 10:
+                raise
+            log.warning("deliveries to %s were sent but the database is unavailable (%s); recording again in "
+                        "%.1fs", name, type(exc).__name__, wait)
+            time.sleep(wait)
+            wait = min(wait * 2, 5.0)
+
+
 def drain(target: TargetBase, *, budget: float | None = None, on_batch=None) -> DrainReport:  # noqa: ANN001
     """Send this target's due deliveries until none is due or the time budget is spent.
 
@@ -560,7 +591,7 @@ def drain(target: TargetBase, *, budget: float | None = None, on_batch=None) -> 
         if item.error is not None and item.error.gone:
             stop.set()
         try:
-            if outcomes.add(item.error is None) == "open":
+            if outcomes.add(item.error is None) in ("open", "unreachable"):
                 stop.set()
         except BaseException:
             stop.set()  # the breaker cannot be told (Redis gone): send no more; the drain raises once recorded
@@ -572,8 +603,10 @@ def drain(target: TargetBase, *, budget: float | None = None, on_batch=None) -> 
         batch = in_flight.pop(0)
         batch.done.wait()
         outcomes.flush()
-        unclaim([item.delivery_id for item, result in zip(batch.items, batch.results) if result is None])
-        record(target, [item for item in batch.results if item is not None], report)
+        unsent = [item.delivery_id for item, result in zip(batch.items, batch.results) if result is None]
+        sent = [item for item in batch.results if item is not None]
+        _until_recorded(lambda: (unclaim(unsent), record(target, sent, report)), report, target.name,
+                        batch.claimed_until)
         if batch.error is not None:
             raise batch.error
 
@@ -631,7 +664,8 @@ def drain(target: TargetBase, *, budget: float | None = None, on_batch=None) -> 
                     continue
                 report.stopped = "idle"
                 break
-            in_flight.append(senders.submit(items))  # type: ignore[union-attr]  (started with the slots)
+            claimed_until = time.monotonic() + lease.total_seconds()
+            in_flight.append(senders.submit(items, claimed_until))  # type: ignore[union-attr]  (made with the slots)
             while len(in_flight) > 1:  # record the batch before while this one is on the wire
                 finish()
     finally:

@@ -84,8 +84,8 @@ def sign_headers(secrets: list[str], message_id: str, body: bytes, when: datetim
     return {
         "webhook-id": message_id,
         "webhook-timestamp": timestamp,
-        "webhook-signature": " ".join("v1," + base64.b64encode(hmac.digest(_key(secret), signed, "sha256")).decode("ascii")
-                                      for secret in secrets),
+        "webhook-signature": " ".join(
+            "v1," + base64.b64encode(hmac.digest(_key(secret), signed, "sha256")).decode("ascii") for secret in secrets),
     }
 
 

@@ -27,7 +27,6 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -39,8 +38,8 @@ from shared.redis_client import redis_from_url
 from shared.redis_server import free_port, start_redis
 from shared.settings import STAGES
 
-# A fault rehearsal, not marked `pipeline`: CI runs it once, with the main suite (on PostgreSQL where CI has it),
-# and not again in its SQLite-only pass of the pipeline tests (.ci/run), which would add another minute.
+# A fault rehearsal (tests/faults), not marked `pipeline`: CI runs it once, with the main suite (on PostgreSQL where
+# CI has it), and not again in its SQLite-only pass of the pipeline tests (.ci/run), which would add another minute.
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(900)]  # its waits are long for a loaded machine
 
 ARTICLES = 10
@@ -192,25 +191,6 @@ class Host:
         return [" ".join(p.args[-12:]) for p in self.processes if p.poll() is not None]
 
 
-# -- fixtures -------------------------------------------------------------------------------------
-@pytest.fixture()
-def shared_database(tmp_path: Path) -> Iterator[str]:
-    """A database of its own (no other test's workers may deliver its rows): fresh PostgreSQL, else SQLite."""
-    given = os.environ.get("TEST_DATABASE_URL")
-    if not given:
-        yield f"sqlite:///{tmp_path / 'shared.db'}"
-        return
-    import psycopg
-
-    admin = given.replace("postgresql+psycopg://", "postgresql://")
-    name = f"newswire_hosts_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    yield f"{admin.rpartition('/')[0]}/{name}"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def distinct_pages(raw: bytes, count: int) -> dict[str, bytes]:
     """The sample page, made into ``count`` different articles (different title and text, so no duplicates)."""
     text = raw.decode("utf-8")
@@ -224,12 +204,12 @@ def distinct_pages(raw: bytes, count: int) -> dict[str, bytes]:
 
 
 # -- the rehearsal ---------------------------------------------------------------------------------
-def test_a_host_dies_mid_flow_and_the_other_finishes_everything(shared_database, sink, sample, tmp_path) -> None:  # noqa: ANN001
+def test_a_host_dies_mid_flow_and_the_other_finishes_everything(fault_database, sink, sample, tmp_path) -> None:  # noqa: ANN001
     raw, _truth = sample
     server = PageServer(distinct_pages(raw, ARTICLES), delay=PAGE_DELAY)
     redis_process, redis_url = start_redis(tmp_path / "redis")
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWIRE_") and k not in ("REDIS_URL", "DATABASE_URL")}
-    base_env.update(PIPELINE_ENV, **REHEARSAL_ENV, REDIS_URL=redis_url, DATABASE_URL=shared_database,
+    base_env.update(PIPELINE_ENV, **REHEARSAL_ENV, REDIS_URL=redis_url, DATABASE_URL=fault_database,
                     NEWSWIRE_WEBHOOK_URL=sink.url, NEWSWIRE_WEBHOOK_SECRET=WEBHOOK_SECRET, PYTHONUNBUFFERED="1")
 
     def host_env(name: str, workdir: Path, agent: str | None = None) -> dict[str, str]:
