@@ -35,6 +35,7 @@ def backoff_seconds(retries: int, retry_after: float | None = None) -> float:
 
 
 STORE_RETRY_MAX_SECONDS = 60.0  # the longest wait between two tries while the database cannot be reached
+STORE_WAITS_HEADER = "newswire_store_waits"
 
 
 def broker_unreachable(exc: BaseException) -> bool:
@@ -126,11 +127,27 @@ class StageTask(Task):
         anyway). Seen as a warning per try and in ``newswire_store_unavailable_total{stage}``. Never returns."""
         from shared import metrics
 
-        countdown = min(backoff_seconds(min(self.request.retries, 8)), STORE_RETRY_MAX_SECONDS)
+        waits = self.store_waits + 1
+        countdown = min(backoff_seconds(min(waits - 1, 8)), STORE_RETRY_MAX_SECONDS)
         metrics.inc("store_unavailable", stage=self.stage)
-        log.warning("%s: database unavailable (%s: %s); message kept, trying again in %.1fs", self.name,
-                    type(exc).__name__, str(exc).splitlines()[0][:300] if str(exc) else "", countdown)
-        raise self.retry(exc=exc, countdown=countdown, max_retries=None)
+        log.warning("%s: database unavailable (%s: %s); message kept, trying again in %.1fs (wait %d)", self.name,
+                    type(exc).__name__, str(exc).splitlines()[0][:300] if str(exc) else "", countdown, waits)
+        # The waits travel in a message header, so they are not counted against the message's own retries.
+        headers = {**(self.request.headers or {}), STORE_WAITS_HEADER: waits}
+        raise self.retry(exc=exc, countdown=countdown, max_retries=None, headers=headers)
+
+    @property
+    def store_waits(self) -> int:
+        """How many times this message was put back because the database was unreachable."""
+        try:
+            return int(getattr(self.request, STORE_WAITS_HEADER, None) or 0)
+        except (TypeError, ValueError):
+            return 0
+
+    @property
+    def tries(self) -> int:
+        """Celery's retries of this message, less its waits for the database: what its retry budget counts."""
+        return max(0, self.request.retries - self.store_waits)
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001
         """Anything that escaped a task (a bug in the shell, say) still ends as a dead letter, never a silent drop."""
@@ -139,12 +156,12 @@ class StageTask(Task):
             from shared.store.dead_letters import record_dead_letter
 
             record_dead_letter(stage=self.stage, task=self.name, payload=message, error=exc,
-                               attempts=self.request.retries + 1)
+                               attempts=self.tries + 1)
         except Exception:  # noqa: BLE001
             log.exception("%s[%s] failed and its dead letter could not be written", self.name, task_id)
 
     def will_retry(self, exc: BaseException) -> bool:
-        return is_transient(exc) and self.request.retries < get_settings().retry_max
+        return is_transient(exc) and self.tries < get_settings().retry_max
 
     def fail(self, exc: BaseException, message: Any) -> None:
         """Retry ``exc`` later if it may pass, else record a dead letter. Never returns on retry."""
@@ -153,14 +170,14 @@ class StageTask(Task):
         if broker_unreachable(exc):
             raise exc  # not a retry nor a dead letter: the message goes back (see __call__)
         settings = get_settings()
-        attempts = self.request.retries + 1
+        attempts = self.tries + 1
         if store_unavailable(exc):
             self.wait_for_store(exc)
         if self.will_retry(exc):
-            countdown = backoff_seconds(self.request.retries, getattr(exc, "retry_after", None))
+            countdown = backoff_seconds(self.tries, getattr(exc, "retry_after", None))
             log.warning("%s attempt %d failed (%s: %s); retrying in %.1fs", self.name, attempts, type(exc).__name__, exc,
                         countdown)
-            raise self.retry(exc=exc, countdown=countdown, max_retries=settings.retry_max)
+            raise self.retry(exc=exc, countdown=countdown, max_retries=None)  # will_retry counted (tries)
         if not isinstance(exc, NewswireError):
             log.exception("%s failed for good", self.name, exc_info=exc)
         else:

@@ -108,6 +108,9 @@ class IngestBody(BaseModel):
         parts = urlsplit(value.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("url must be an absolute http(s) URL")
+        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value.strip()):
+            # No URL holds them (RFC 3986); a NUL would also fail the audit row on PostgreSQL after the 202.
+            raise ValueError("url must not contain control characters")
         return value.strip()
 
     @field_validator("html")

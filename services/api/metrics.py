@@ -128,7 +128,7 @@ class NewswireCollector:
         yield calls
         waits = CounterMetricFamily("newswire_store_unavailable", "Stage tasks put back to wait because the "
                                     "database could not be reached (kept, not dead-lettered)", labels=["stage"])
-        for labels, value in sorted(metrics.read_counter("store_unavailable"), key=lambda item: sorted(item[0].items())):
+        for labels, value in sorted(metrics.read_counter("store_unavailable"), key=lambda item: str(item[0])):
             waits.add_metric([labels.get("stage", "")], value)
         yield waits
 
