@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import urljoin
 
 import lxml.html
 import nh3
@@ -19,6 +18,7 @@ from shared.errors import ExtractionError
 from shared.markup import trim_attributes
 from shared.payload import CleanPart, Image
 from services.clean import content, metadata, quality
+from services.clean import decode
 from services.clean.decode import decode_html
 
 EXTRACTOR_VERSION = "1"
@@ -169,14 +169,6 @@ def _second_engine(text: str) -> content.Body:
     return content.Body(lines, None, blocks=[("p", line) for line in lines])
 
 
-def _absolute(base: str | None, href: str) -> str | None:
-    """A link's target against the page's URL; a malformed one (http://[oops) is left out, not an error."""
-    try:
-        return urljoin(base, href) if base else href
-    except ValueError:
-        return None
-
-
 def extract(raw: bytes, url: str | None = None, http_charset: str | None = None) -> CleanPart:
     """Raw page bytes to a cleaned article (with its quality verdict; quarantine is the caller's decision)."""
     decoded = decode_html(raw, http_charset)
@@ -184,8 +176,8 @@ def extract(raw: bytes, url: str | None = None, http_charset: str | None = None)
     meta = metadata.read(root, url)
     body = content.extract_body(root, meta.title)
     engine = f"newswire-clean {EXTRACTOR_VERSION}"
-    if not body.lines:
-        body = _second_engine(decoded.text)
+    if not body.lines and not decode.reads_as_mojibake(decoded.text):
+        body = _second_engine(decoded.text)  # never on garbled text: our reader's refusal stands there
         engine += " (trafilatura fallback)"
     if not body.lines:
         raise ExtractionError(f"no article text found in {url or 'the page'}")
@@ -205,7 +197,7 @@ def extract(raw: bytes, url: str | None = None, http_charset: str | None = None)
         title=title,
         text=text,
         html=render_html(blocks, images, {
-            line: [(anchor, target) for anchor, href in found if (target := _absolute(url, href))]
+            line: [(anchor, target) for anchor, href in found if (target := metadata.web_url(url, href))]
             for line, found in body.links.items()
         }),
         authors=meta.authors,

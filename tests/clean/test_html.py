@@ -58,3 +58,15 @@ def test_a_story_whose_every_line_is_a_link_is_read_by_the_second_engine() -> No
     assert part.text.startswith("Dr. Jane Roe speaks with Professor John Doe")
     assert "three hundred papers" in part.text
     assert part.extractor.endswith("(trafilatura fallback)")
+
+
+def test_the_second_engine_is_not_asked_to_read_mojibake() -> None:
+    import pytest
+
+    from shared.errors import ExtractionError
+
+    garbled = "Le conseil a approuvÃ© mardi le plan aprÃ¨s un long dÃ©bat Ã  GenÃ¨ve, dÃ©clarent les Ã©lus (中)."
+    page = ("<html><head><title>Plan</title></head><body><article>"
+            + "".join(f"<p>{garbled} {i}</p>" for i in range(3)) + "</article></body></html>")
+    with pytest.raises(ExtractionError, match="no article text"):
+        extract(page.encode("utf-8"))
