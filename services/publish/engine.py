@@ -169,7 +169,7 @@ def lease_for(target: TargetBase, count: int, width: int) -> timedelta:
 
 _versions = ArticleVersion.__table__
 _articles = Article.__table__
-# The JSON columns are read as text and parsed here with orjson: about a third of the claim's CPU went to the
+# The JSON columns are read as text and parsed here with orjson: about a quarter of the claim's CPU went to the
 # driver's json.loads of every claimed version's clean/enrich (the same values; json.loads as the fallback).
 _DOCUMENT_COLUMNS = select(
     _versions.c.id, _versions.c.article_id, _versions.c.version, _versions.c.content_hash,
