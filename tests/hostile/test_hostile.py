@@ -197,7 +197,7 @@ def run_http(case: dict[str, Any], servers: Servers, fetch_body: bool = False) -
     overrides = case.get("settings", {})
     settings = Settings(**{**HTTP_SETTINGS, **(SLOW if overrides == "slow" else overrides)})
     prefix, url = _serve(case, servers)
-    trap_before = servers.trap.hits() if servers.trap else 0
+    trap_before = servers.trap.requests if servers.trap else 0
     result: Any = None
     try:
         if case.get("method") == "POST":
@@ -219,7 +219,7 @@ def run_http(case: dict[str, Any], servers: Servers, fetch_body: bool = False) -
             assert text.encode() in result.content
     # Private addresses: the trap server is never reached, and a case that says so never reaches its own routes.
     if servers.trap:
-        assert servers.trap.hits() == trap_before, "the trap server on a private address was reached"
+        assert servers.trap.requests == trap_before, "the trap server on a private address was reached"
     if "hits" in expect:
         assert servers.site.hits(prefix) == expect["hits"], f"{servers.site.hits(prefix)} hits on the case's routes"
     return result
@@ -267,7 +267,15 @@ def run_sanitize(case: dict[str, Any], _servers: Servers) -> None:
         assert text.lower() not in out.lower(), out
 
 
-def run_feed(case: dict[str, Any], _servers: Servers) -> None:
+def _with_trap(raw: bytes, servers: Servers) -> bytes:
+    """``{trap}`` in a payload (an external entity's or DTD's URL) names the trap server on a private address."""
+    base = (servers.trap.base if servers.trap else "http://127.0.0.2:9").encode()
+    for encoding in ("utf-8", "utf-16-le", "utf-16-be"):
+        raw = raw.replace("{trap}".encode(encoding), base.decode().encode(encoding))
+    return raw
+
+
+def run_feed(case: dict[str, Any], servers: Servers) -> None:
     from services.ingest import feeds
     from services.ingest.items import entry_page
 
@@ -277,12 +285,16 @@ def run_feed(case: dict[str, Any], _servers: Servers) -> None:
         raw = rss([{"title": "Council approves the plan", "link": "https://news.example/a",
                     "description": "<p>" + paragraphs.split("<p>", 2)[1] + case["vector"] + paragraphs}]).encode()
     else:
-        raw = body_of(case["body"])
+        raw = _with_trap(body_of(case["body"]), servers)
+    trap_before = servers.trap.requests if servers.trap else 0
     try:
         listing = _guard((ValueError,))(feeds.listing, raw, "https://news.example/feed.xml", case.get("charset"))
     except Refused as refused:
         _expect_error(refused, expect)
         return
+    finally:
+        if servers.trap:  # an external entity or DTD pointing there was never fetched
+            assert servers.trap.requests == trap_before, "the trap server on a private address was reached"
     assert "error" not in expect, f"expected {expect['error']}, got a feed of {len(listing.items)} items"
     if "entries" in expect:
         assert len(listing.items) == expect["entries"], [item.url for item in listing.items]
@@ -302,18 +314,22 @@ def run_feed(case: dict[str, Any], _servers: Servers) -> None:
         _check_article(part, f"{case['id']} entry {item.url}")
 
 
-def run_xml(case: dict[str, Any], _servers: Servers) -> None:
+def run_xml(case: dict[str, Any], servers: Servers) -> None:
     from lxml import etree
 
     from services.ingest.xmlsafe import XMLSafetyError, parse_xml
 
     expect = case.get("expect", {})
+    trap_before = servers.trap.requests if servers.trap else 0
     try:
         root = _guard((XMLSafetyError,), documented=r"^(not well-formed XML|no XML document|unterminated DOCTYPE)")(
-            parse_xml, body_of(case["body"]))
+            parse_xml, _with_trap(body_of(case["body"]), servers))
     except Refused as refused:
         _expect_error(refused, expect)
         return
+    finally:
+        if servers.trap:
+            assert servers.trap.requests == trap_before, "the trap server on a private address was reached"
     assert "error" not in expect, f"expected {expect['error']}, parsed <{root.tag}>"
     text = etree.tostring(root, encoding="unicode")
     assert "root:" not in text, "a local file was read"
@@ -437,3 +453,17 @@ def test_hostile_case(case: dict[str, Any], servers: Servers, request: pytest.Fi
 def test_the_corpus_is_large_and_covers_every_stage() -> None:
     assert len(CASES) >= 200, len(CASES)
     assert {case["stage"] for case in CASES} == set(STAGES)
+
+
+def test_the_trap_counts_what_reaches_it(servers: Servers) -> None:
+    """The private-address invariant can fail: with private networks allowed, a fetch of the trap is counted."""
+    from shared import http
+    from shared.settings import Settings
+
+    if servers.trap is None:
+        pytest.skip("127.0.0.2 cannot be bound here")
+    before = servers.trap.requests
+    servers.trap.add("/trap-self-check", Route(body=b"inside"))
+    response = http.fetch(servers.trap.base + "/trap-self-check",
+                          settings=Settings(**{**HTTP_SETTINGS, "allow_private_networks": "1"}))
+    assert response.content == b"inside" and servers.trap.requests == before + 1
