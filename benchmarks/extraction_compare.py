@@ -42,6 +42,21 @@ def _groups(scorer, rows: list[dict]) -> list[tuple[str, dict]]:  # noqa: ANN001
     return groups
 
 
+def run(scorer, contenders: dict, pages: list[tuple[dict, bytes]]) -> dict[str, list[dict]]:  # noqa: ANN001
+    """Every page to every extractor in turn (which goes first alternates), scored by the shared scorer."""
+    names = list(contenders)
+    rows: dict[str, list[dict]] = {name: [] for name in names}
+    for index, (record, html) in enumerate(pages):
+        for name in names if index % 2 == 0 else reversed(names):
+            out, err, seconds, cpu = scorer.call(contenders[name], html, record.get("url"), 60, True)
+            row = scorer.score_page(record, out if not err else {}, False)
+            row.update(seconds=seconds, cpu_seconds=cpu)
+            if err:
+                row["error"] = err
+            rows[name].append(row)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(SHARED_EVAL / "extraction" / "dev"))
@@ -61,16 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     for extract in contenders.values():
         scorer.call(extract, htmls[0], pages[0].get("url"), 60, True)
 
-    rows: dict[str, list[dict]] = {name: [] for name in contenders}
     names = list(contenders)
-    for index, (rec, html) in enumerate(zip(pages, htmls)):
-        for name in names if index % 2 == 0 else reversed(names):
-            out, err, seconds, cpu = scorer.call(contenders[name], html, rec.get("url"), 60, True)
-            row = scorer.score_page(rec, out if not err else {}, False)
-            row.update(seconds=seconds, cpu_seconds=cpu)
-            if err:
-                row["error"] = err
-            rows[name].append(row)
+    rows = run(scorer, contenders, list(zip(pages, htmls)))
 
     summaries = {}
     for name in names:

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.extraction_compare import SHARED_EVAL, _groups, _load  # noqa: E402
+from benchmarks.extraction_compare import SHARED_EVAL, _groups, _load, run  # noqa: E402
 
 # Pages without a saved metadata language: the file name says it.
 LANG_BY_NAME = {"arabic": "ar", "burmese": "my", "chinese": "zh", "japanese": "ja", "latvian": "lv",
@@ -125,20 +125,6 @@ def load_feed_entries(folder: Path = FEEDS) -> list[tuple[dict, bytes]]:
             if taken >= FEED_PER_FEED:
                 break
     return pages
-
-
-def run(scorer, contenders: dict, pages: list[tuple[dict, bytes]]) -> dict[str, list[dict]]:  # noqa: ANN001
-    names = list(contenders)
-    rows: dict[str, list[dict]] = {name: [] for name in names}
-    for index, (record, html) in enumerate(pages):
-        for name in names if index % 2 == 0 else reversed(names):
-            out, err, seconds, cpu = scorer.call(contenders[name], html, record.get("url"), 60, True)
-            row = scorer.score_page(record, out if not err else {}, False)
-            row.update(seconds=seconds, cpu_seconds=cpu)
-            if err:
-                row["error"] = err
-            rows[name].append(row)
-    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
