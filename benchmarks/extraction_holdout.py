@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.extraction_compare import SHARED_EVAL, _groups, _load, run  # noqa: E402
+from benchmarks.extraction_compare import SHARED_EVAL, _groups, _load, print_speed, run  # noqa: E402
 
 # Pages without a saved metadata language: the file name says it.
 LANG_BY_NAME = {"arabic": "ar", "burmese": "my", "chinese": "zh", "japanese": "ja", "latvian": "lv",
@@ -174,14 +174,10 @@ def main(argv: list[str] | None = None) -> int:
         scorer.print_table(f"extractor: {name}   data: feed entry bodies (keep the story whole)   pages: "
                            f"{len(feed_pages)}   rejected: {errors}", groups)
         print()
-    ours_rate = summaries["newswire"]["all"]["pages_per_cpu_s"]
-    anchor_rate = summaries[args.anchor]["all"]["pages_per_cpu_s"]
-    ratio = ours_rate / anchor_rate if ours_rate and anchor_rate else None
-    print(f"speed on newspaper4k's pages: newswire {ours_rate:.1f} pages per CPU second, {args.anchor} {anchor_rate:.1f}: "
-          f"ratio {ratio:.2f}x" if ratio else "speed: not measured")
+    ratio = print_speed(summaries, args.anchor, "speed on newspaper4k's pages")
     if args.json:
-        Path(args.json).write_text(json.dumps({"summaries": summaries, "rows": rows, "feed_rows": feed_rows, "speed_ratio": ratio}, indent=1,
-                                              ensure_ascii=False, default=str), encoding="utf-8")
+        found = {"summaries": summaries, "rows": rows, "feed_rows": feed_rows, "speed_ratio": ratio}
+        Path(args.json).write_text(json.dumps(found, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
     return 0
 
 
