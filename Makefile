@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-pipeline bench lock clean
+.PHONY: install run test test-pipeline test-faults bench lock clean
 
 install: $(STAMP)
 
@@ -23,6 +23,10 @@ test: install
 
 test-pipeline: install
 	$(BIN)/python -m pytest -q -m pipeline
+
+# The fault rehearsals alone (tests/faults: workers killed, Redis restarted, SIGTERM mid-work, ...).
+test-faults: install
+	$(BIN)/python -m pytest -q -m fault
 
 bench: install
 	$(BIN)/newswire bench --articles 200

@@ -156,6 +156,17 @@ class EmbeddedPipeline:
         process.wait()
         self._spawn(name, list(process.args), self.child_env())
 
+    def restart_redis(self, down: float = 0.0, hard: bool = True) -> None:
+        """Stop the pipeline's own Redis (``hard``: SIGKILL, a crash; else SIGTERM, a clean shutdown), leave it
+        down ``down`` seconds, start it again on the same port and folder: it reloads its append-only file."""
+        if self._redis is None or not self.redis_url or not self.redis_url.startswith("redis://127.0.0.1:"):
+            raise RuntimeError("only a Redis this pipeline started on a port can be restarted")
+        port = int(self.redis_url.rsplit(":", 1)[1].split("/")[0])
+        self._redis.send_signal(signal.SIGKILL if hard else signal.SIGTERM)
+        self._redis.wait(timeout=30)
+        time.sleep(down)
+        self._redis, _ = start_redis(self.workdir / "redis", port=port, log_file=self.logs / "redis.log")
+
     def wait_ready(self, timeout: float = 90.0) -> None:
         from shared.workers import HEARTBEAT_PREFIX
 

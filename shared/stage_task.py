@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from shared.errors import NewswireError, PermanentError
 from shared.payload import ArticlePayload, TraceEntry, utcnow
 from shared.settings import get_settings
+from shared.store.db import store_unavailable
 from shared.telemetry import get_logger, log_context, worker_name
 
 log = get_logger(__name__)
@@ -31,6 +32,26 @@ def backoff_seconds(retries: int, retry_after: float | None = None) -> float:
     if retry_after is not None:
         delay = max(delay, min(retry_after, settings.retry_backoff_max))
     return round(delay, 3)
+
+
+STORE_RETRY_MAX_SECONDS = 60.0  # the longest wait between two tries while the database cannot be reached
+STORE_WAITS_HEADER = "newswire_store_waits"
+
+
+def broker_unreachable(exc: BaseException) -> bool:
+    """Redis (the broker, and the state kept beside it) cannot be reached, or is still loading its data: the
+    message is still in Redis, so it is left to come back rather than retried (a retry is a message too) or
+    dead-lettered. Its cause counts too (``raise ... from``), and so does the reason of a Reject: Celery turns a
+    retry it could not publish into ``Reject(requeue=False)``, which would drop the message."""
+    import redis
+    from kombu.exceptions import OperationalError
+
+    while exc is not None:
+        if isinstance(exc, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OperationalError)):
+            return True
+        reason = getattr(exc, "reason", None) if isinstance(exc, Reject) else None
+        exc = reason if isinstance(reason, BaseException) else exc.__cause__
+    return False
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -72,6 +93,14 @@ class StageTask(Task):
         except Retry:
             outcome = "retried"
             raise
+        except Exception as exc:
+            if not broker_unreachable(exc):
+                raise
+            # Back to the queue as it is (or, while Redis is away, left in its unacknowledged set, which hands it
+            # out again after the visibility timeout): what ran before is redone, idempotently.
+            outcome = "retried"
+            log.warning("%s: Redis unreachable (%s); the message goes back to its queue", self.name, exc)
+            raise Reject(f"Redis unreachable: {exc}", requeue=True) from exc
         finally:
             metrics.task_finished(self.stage, outcome, time.monotonic() - clock)
 
@@ -92,6 +121,34 @@ class StageTask(Task):
         entry.finish = utcnow()
         return payload, result
 
+    def wait_for_store(self, exc: BaseException) -> None:
+        """The database is unreachable: put the message back with a growing wait (up to a minute), however long
+        the outage lasts, without spending its retries or writing a dead letter (which could not be written
+        anyway). Seen as a warning per try and in ``newswire_store_unavailable_total{stage}``. Never returns."""
+        from shared import metrics
+
+        waits = self.store_waits + 1
+        countdown = min(backoff_seconds(min(waits - 1, 8)), STORE_RETRY_MAX_SECONDS)
+        metrics.inc("store_unavailable", stage=self.stage)
+        log.warning("%s: database unavailable (%s: %s); message kept, trying again in %.1fs (wait %d)", self.name,
+                    type(exc).__name__, str(exc).splitlines()[0][:300] if str(exc) else "", countdown, waits)
+        # The waits travel in a message header, so they are not counted against the message's own retries.
+        headers = {**(self.request.headers or {}), STORE_WAITS_HEADER: waits}
+        raise self.retry(exc=exc, countdown=countdown, max_retries=None, headers=headers)
+
+    @property
+    def store_waits(self) -> int:
+        """How many times this message was put back because the database was unreachable."""
+        try:
+            return int(getattr(self.request, STORE_WAITS_HEADER, None) or 0)
+        except (TypeError, ValueError):
+            return 0
+
+    @property
+    def tries(self) -> int:
+        """Celery's retries of this message, less its waits for the database: what its retry budget counts."""
+        return max(0, self.request.retries - self.store_waits)
+
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001
         """Anything that escaped a task (a bug in the shell, say) still ends as a dead letter, never a silent drop."""
         message = args[0] if args and isinstance(args[0], dict) else {"args": list(args), "kwargs": kwargs}
@@ -99,24 +156,28 @@ class StageTask(Task):
             from shared.store.dead_letters import record_dead_letter
 
             record_dead_letter(stage=self.stage, task=self.name, payload=message, error=exc,
-                               attempts=self.request.retries + 1)
+                               attempts=self.tries + 1)
         except Exception:  # noqa: BLE001
             log.exception("%s[%s] failed and its dead letter could not be written", self.name, task_id)
 
     def will_retry(self, exc: BaseException) -> bool:
-        return is_transient(exc) and self.request.retries < get_settings().retry_max
+        return is_transient(exc) and self.tries < get_settings().retry_max
 
     def fail(self, exc: BaseException, message: Any) -> None:
         """Retry ``exc`` later if it may pass, else record a dead letter. Never returns on retry."""
         if isinstance(exc, Retry):
             raise exc
+        if broker_unreachable(exc):
+            raise exc  # not a retry nor a dead letter: the message goes back (see __call__)
         settings = get_settings()
-        attempts = self.request.retries + 1
+        attempts = self.tries + 1
+        if store_unavailable(exc):
+            self.wait_for_store(exc)
         if self.will_retry(exc):
-            countdown = backoff_seconds(self.request.retries, getattr(exc, "retry_after", None))
+            countdown = backoff_seconds(self.tries, getattr(exc, "retry_after", None))
             log.warning("%s attempt %d failed (%s: %s); retrying in %.1fs", self.name, attempts, type(exc).__name__, exc,
                         countdown)
-            raise self.retry(exc=exc, countdown=countdown, max_retries=settings.retry_max)
+            raise self.retry(exc=exc, countdown=countdown, max_retries=None)  # will_retry counted (tries)
         if not isinstance(exc, NewswireError):
             log.exception("%s failed for good", self.name, exc_info=exc)
         else:
@@ -132,4 +193,4 @@ class StageTask(Task):
             raise self.retry(exc=store_exc, countdown=backoff_seconds(min(self.request.retries, 8)), max_retries=None)
 
 
-__all__ = ["StageTask", "backoff_seconds", "is_transient", "PermanentError"]
+__all__ = ["StageTask", "backoff_seconds", "broker_unreachable", "is_transient", "PermanentError"]

@@ -126,6 +126,11 @@ class NewswireCollector:
         for labels, value in sorted(metrics.read_counter("hook_calls"), key=lambda item: sorted(item[0].items())):
             calls.add_metric([labels.get("hook", ""), labels.get("verdict", "")], value)
         yield calls
+        waits = CounterMetricFamily("newswire_store_unavailable", "Stage tasks put back to wait because the "
+                                    "database could not be reached (kept, not dead-lettered)", labels=["stage"])
+        for labels, value in sorted(metrics.read_counter("store_unavailable"), key=lambda item: str(item[0])):
+            waits.add_metric([labels.get("stage", "")], value)
+        yield waits
 
     def _gauges(self) -> Iterable[Metric]:
         from shared.store import DeadLetter, session_scope

@@ -17,7 +17,7 @@ UNLIKELY = re.compile(
     r"shoutbox|sidebar|skyscraper|social|sponsor\w*|supplemental|agegate|pagination|pager|popup|"
     r"recommend\w*|share|sharing|subscribe|newsletter|copyright|disclaimer|toolbar|tags|hot-?news|"
     r"hot-?list|rank\w*|friend-?links?|flinks?|masthead|signup|promo|outbrain|taboola|modal|qrcode|erweima|"
-    r"login|search|widget|tooltips?|popover|hover-?card|rollover(?:-[a-z]+)*-block)(?![a-z0-9])",
+    r"login|search|widget|tooltips?|popover|hover-?card)(?![a-z0-9])",
 )
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 
@@ -71,7 +71,7 @@ SECTION_END = re.compile(
     r"友情链接|今日推荐|编辑推荐|精彩推荐|网友评论|我要评论|发表评论|"
     r"related (articles|stories|posts|coverage|news|content)|more (stories|from|on this)|you may also like|"
     r"recommended( for you| stories)?|read (more|next)|most (popular|read)|trending|also read|see also|"
-    r"more( great)? [\w' ]{0,30}(stories|news|articles|coverage)|"
+    r"more [\w' ]{0,30}(stories|news|articles|coverage)|"
     r"comments?|leave a (reply|comment)|"
     # other languages: read also / related / most read / comments
     r"читайте( также)?|см\. также|похожие( статьи| материалы)?|самые популярные.*|популярное|отзывы|комментарии|"
@@ -135,8 +135,7 @@ EN_FURNITURE = re.compile(
     r"^\W*(?:"
     r"(?:image|photo|picture|video)\s+(?:copyright|credit|courtesy)\b.{0,80}|"
     r"(?:image|photo|picture|slide)\s+\d+\s+(?:of|/)\s+\d+|"
-    r"media playback is (?:unsupported|not supported) on your device|"
-    r"sharing is caring!?|like this:?|like loading\W*|explore further|tags|trending( news| now)?|"
+    r"sharing is caring!?|like this:?|like loading\W*|tags|trending( news| now)?|"
     r"getty images|shutterstock|popular on [\w .'-]{1,40}|related (?:roundup|topics?|coverage):.{0,80}|"
     r"\(?(?:additional )?reporting by\b.{3,300}|"
     r".{3,300}\bcontributed (?:reporting|to this (?:report|story|article))\b.{0,80}|"
@@ -147,8 +146,11 @@ EN_FURNITURE = re.compile(
     r"(?:reading time|read time|tempo de leitura|tiempo de lectura|lesezeit)\s*:?\s*\d+\s*\w*|\d+\s*min(?:ute)?s?\s+read|"
     r"[\w .'-]{2,60}\s+via\s+(?:AP|Reuters|AFP|Getty Images|EPA)|"
     r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?:https?://)?(?:www\.)?(?:twitter|x|instagram|facebook)\.com/[\w.]+/?|"
-    r"chat with us (?:in|on) facebook messenger\b.{0,120}|"
-    r"citation:.{0,300}\bretrieved\b.{0,200}|this (?:document|article|material) is subject to copyright\b.{0,300}"
+    r"(?:chat with|talk to|message|join|find|like) us (?:in|on|via) (?:facebook(?: messenger)?|messenger|whatsapp|telegram|"
+    r"twitter|x|instagram|linkedin|youtube|tiktok|flipboard|google news)\b.{0,160}|"
+    # how to cite this page (… retrieved 19 November 2019 from https://…) and a notice that it is under copyright
+    r".{0,300}\bretrieved\s+(?:on\s+)?[\w ,.]{4,40}?\s+from\s+(?:https?://|www\.)\S+.{0,80}|"
+    r"(?:this|the|all) [\w ]{0,40}?\b(?:is|are) subject to copyright\b.{0,300}"
     r")\W*$",
     re.IGNORECASE,
 )

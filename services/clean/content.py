@@ -53,6 +53,7 @@ PART_SHARE = 0.3
 PART_LEVELS = 6
 PART_CANDIDATES = 60  # best-scoring candidates looked at as further parts of the story
 NAMED_SIZE = 500  # weighted characters a container needs for its class name to count in full
+LINKS_PER_LINE = 100  # links kept for the HTML of one line (bounded work on a hostile page of endless links)
 
 
 def weight(text: str | None) -> int:
@@ -79,6 +80,7 @@ class Line:
     link_units: int
     tag: str
     caption: bool = False
+    links: list[tuple[str, str]] = field(default_factory=list)  # (anchor text, href) in the order they appear
 
 
 @dataclass
@@ -90,6 +92,7 @@ class Body:
     credits: list[str] = field(default_factory=list)  # short lines dropped as credits/furniture: bylines live there
     blocks: list[tuple[str, str]] = field(default_factory=list)  # (block tag, text) for each line
     images: list[tuple[str, str | None]] = field(default_factory=list)  # (src, caption) inside the story
+    links: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # line text -> its links (anchor, href)
 
 
 def _tag(el) -> str:  # noqa: ANN001
@@ -110,7 +113,7 @@ def prune(root: HtmlElement, by_names: bool = True) -> None:
     page again without this step).
     """
     etree.strip_elements(root, etree.Comment, etree.ProcessingInstruction, *DROP_TAGS, with_tail=False)
-    doomed = []
+    doomed = _hover_cards(root)
     body_size = None
     for el in root.iter():
         tag = _tag(el)
@@ -133,6 +136,36 @@ def prune(root: HtmlElement, by_names: bool = True) -> None:
     for el in doomed:
         if el.getparent() is not None:
             _drop_keep_tail(el)
+
+
+INLINE_TAGS = frozenset({"span", "a", "em", "strong", "b", "i", "u", "small", "font", "sup", "sub", "cite", "abbr"})
+CARD_LINKS = 2  # links a hover card holds besides its picture
+CARD_LINK_SHARE = 0.6
+
+
+def _hover_cards(root: HtmlElement) -> list:
+    """Hover cards inside a sentence, whatever the site calls them: an inline element within a paragraph that holds a
+    picture and a few links and little else (a person's card with their latest stories). Readers see it only on
+    hover; read as text it lands mid-sentence. The card is the smallest inline element around the picture that
+    holds the links, so the linked name in the sentence stays."""
+    cards = []
+    for img in root.iter("img"):
+        for el in img.iterancestors():
+            tag = _tag(el)
+            if tag == "a":
+                continue  # a linked picture: the card is around the link
+            if tag not in INLINE_TAGS:
+                break
+            links = list(el.iter("a"))
+            if len(links) < CARD_LINKS:
+                continue
+            text = _SPACE.sub("", el.text_content())
+            link_text = sum(len(_SPACE.sub("", a.text_content())) for a in links)
+            in_paragraph = any(_tag(a) in ("p", "li", "dd") for a in el.iterancestors())
+            if in_paragraph and text and link_text >= CARD_LINK_SHARE * len(text):
+                cards.append(el)
+            break
+    return cards
 
 
 def _text_size(el) -> int:  # noqa: ANN001
@@ -277,12 +310,15 @@ def _lines(node: HtmlElement) -> list[Line]:
     total = [0]
     block_tag = ["p"]
     caption = [False]
+    anchors: list[tuple[str, str]] = []
 
     def flush() -> None:
         text = _SPACE.sub(" ", _UNREADABLE.sub("", "".join(parts))).strip()
         if text:
-            lines.append(Line(text, total[0], link[0], block_tag[0], caption[0]))
+            lines.append(Line(text, total[0], link[0], block_tag[0], caption[0],
+                              [(anchor, href) for anchor, href in anchors if anchor in text]))
         parts.clear()
+        anchors.clear()
         link[0] = 0
         total[0] = 0
 
@@ -308,6 +344,11 @@ def _lines(node: HtmlElement) -> list[Line]:
             flush()
             block_tag[0] = tag
             caption[0] = in_caption or tag in CAPTION_TAGS or _is_caption(el)
+        if (tag == "a" and not in_link and len(anchors) < LINKS_PER_LINE
+                and (href := (el.get("href") or "").strip()) and not href.startswith("#")):
+            anchor = _SPACE.sub(" ", _UNREADABLE.sub("", el.text_content())).strip()
+            if anchor:
+                anchors.append((anchor, href))
         in_link = in_link or tag == "a"
         in_caption = in_caption or tag in CAPTION_TAGS or (is_block and _is_caption(el))
         text(el.text, in_link)
@@ -498,15 +539,7 @@ def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[Line], list
             seen += line.units
     if out and title and _same(out[0].text, title):
         out = out[1:]
-    # A long line said twice in one story is a gallery caption shown twice: keep it once.
-    said: set[str] = set()
-    unique = []
-    for line in out:
-        if len(line.text) >= 80 and line.text in said:
-            continue
-        said.add(line.text)
-        unique.append(line)
-    return unique, captions, credits
+    return out, captions, credits
 
 
 def _same(a: str, b: str) -> bool:
@@ -553,7 +586,8 @@ def _read(root: HtmlElement, by_names: bool, title: str | None) -> Body:
     density = s.links / s.total if s and s.total else 0.0
     images = [image for node in nodes for image in _images(node)]
     return Body([line.text for line in kept], top, captions, density, credits,
-                [(line.tag, line.text) for line in kept], list(dict.fromkeys(images)))
+                [(line.tag, line.text) for line in kept], list(dict.fromkeys(images)),
+                {line.text: line.links for line in kept if line.links})
 
 
 def extract_body(root: HtmlElement, title: str | None = None) -> Body:

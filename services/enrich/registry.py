@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from shared.payload import ArticlePayload, EnrichPart
+from shared.store.db import store_unavailable
 from shared.telemetry import get_logger
 
 log = get_logger(__name__)
@@ -139,6 +140,8 @@ def run_enrichers(payload: ArticlePayload, only: list[str] | None = None,
             with time_budget(limits[item.name], item.name):
                 item.run(payload, part)
         except Exception as exc:  # noqa: BLE001  (a failing enricher never fails the article)
+            if store_unavailable(exc):
+                raise  # the store, not the article: the task waits for it and runs again, every part included
             # Whatever it half wrote is taken back: the article goes on without that part.
             restored = EnrichPart.model_validate(before)
             for key in before:

@@ -34,6 +34,7 @@ LEASE = timedelta(minutes=5)  # longer than a task's hard time limit
 PENDING_GRACE = timedelta(seconds=5)  # a job just stored is being queued by whoever stored it
 REQUEUE_AFTER = timedelta(minutes=10)  # queued this long and not started: the message may be lost
 MAX_ATTEMPTS = 5
+JOBS_KEPT_DAYS = 30  # finished jobs are kept this long for operators (GET /jobs), then forgotten
 
 
 def new_id() -> str:
@@ -151,6 +152,18 @@ def sweep(now: datetime | None = None) -> int:
 
 
 # -- reading --------------------------------------------------------------------------------------------------
+def prune_finished(days: int = JOBS_KEPT_DAYS, now: datetime | None = None) -> int:
+    """Forget jobs that finished (``done`` or ``failed``) more than ``days`` ago; pending, queued and running jobs
+    are never forgotten. A replayed hook call cannot revive a forgotten job: its timestamp is refused long before
+    (the tolerance is minutes), so the job's unique key is not needed past that."""
+    from sqlalchemy import delete
+
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    with session_scope() as session:
+        return session.execute(delete(Job).where(Job.status.in_(("done", "failed")), Job.finished_at < cutoff)
+                               .execution_options(synchronize_session=False)).rowcount
+
+
 def view(job: Job) -> dict[str, Any]:
     params = dict(job.params or {})
     if "body" in params:  # a pushed body is in the blob store; the job only names it

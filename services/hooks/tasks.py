@@ -15,8 +15,9 @@ def run_job(job_id: str) -> dict:
 @app.task(name="hooks.sweep_jobs", stage="publish")
 def sweep_jobs() -> int:
     """Queue again the jobs the broker never got, lost, or whose worker died (Celery beat, every minute); forget
-    hook calls older than 30 days."""
+    hook calls older than 30 days and jobs that finished more than 30 days ago."""
     from services.hooks.intake import prune_calls
 
     prune_calls()
+    jobs.prune_finished()
     return jobs.sweep()

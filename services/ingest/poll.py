@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from shared.errors import UnsupportedContentError
 from shared.payload import ArticlePayload, IngestRequest, article_id_for
@@ -47,10 +48,19 @@ class PollOutcome:
     articles: list[ArticlePayload] = field(default_factory=list)
     followups: list[IngestRequest] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # What makes the items seen (their entries, the seen set, the source's ETag and health), run by confirm()
+    # only once they were handed on: a worker that dies in between leaves them unseen, so the redelivered
+    # message takes them again (the clean stage drops what it already has), instead of losing them.
+    remember: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def children(self) -> list[str]:
         return [p.fetch_id for p in self.articles] + [r.fetch_id for r in self.followups]
+
+    def confirm(self) -> None:
+        """Record the items as seen: call after handing ``articles`` and ``followups`` on."""
+        while self.remember:
+            self.remember.pop(0)()
 
 
 # -- reading, by kind ---------------------------------------------------------------
@@ -112,7 +122,9 @@ def reader_for(kind: str) -> Callable[[SourceView], Listing]:
 
 
 # -- polling ------------------------------------------------------------------------
-def poll_source(source_id: int, fetch_id: str | None = None) -> PollOutcome:
+def poll_source(source_id: int, fetch_id: str | None = None, *, defer: bool = False) -> PollOutcome:
+    """Poll one source. With ``defer``, its new items are recorded as seen only by ``outcome.confirm()``, which
+    the caller runs after handing them on (the ingest task does); else before returning."""
     source = get_view(source_id)
     outcome = PollOutcome(source_id=source_id, fetch_id=fetch_id or uuid.uuid4().hex, title=source.title)
     if source.status == "paused":
@@ -138,8 +150,14 @@ def poll_source(source_id: int, fetch_id: str | None = None) -> PollOutcome:
     from services.ingest.scheduling import cadence_from_dates
 
     cadence = cadence_from_dates(item.published for item in listing.items)
-    outcome.next_poll = health.record_success(source_id, listing, new=outcome.new, updated=outcome.updated,
-                                              unchanged=outcome.unchanged, cadence=cadence)
+
+    def succeeded() -> None:  # the ETag too: a redelivered poll must not be told "not modified"
+        outcome.next_poll = health.record_success(source_id, listing, new=outcome.new, updated=outcome.updated,
+                                                  unchanged=outcome.unchanged, cadence=cadence)
+
+    outcome.remember.append(succeeded)
+    if not defer:
+        outcome.confirm()
     if listing.hub_url and source.kind == "feed" and (source.options or {}).get("websub", True) is not False:
         try:
             from services.ingest import websub
@@ -151,7 +169,8 @@ def poll_source(source_id: int, fetch_id: str | None = None) -> PollOutcome:
 
 
 def take(source: SourceView, listing: Listing, outcome: PollOutcome) -> None:
-    """Keep the items that are new or changed (seen set in Redis, then the store), and make what goes on."""
+    """Keep the items that are new or changed (seen set in Redis, then the store), and make what goes on; their
+    entries are written by ``outcome.confirm()``, after they were handed on."""
     settings = get_settings()
     items = _unique(listing.items)
     seen = _seen(source.id, items)
@@ -167,47 +186,66 @@ def take(source: SourceView, listing: Listing, outcome: PollOutcome) -> None:
         listing.more = True
     if not candidates:
         return
-    now = datetime.now(timezone.utc)
-    emitted: list[tuple[Item, str, bool]] = []
+    children: dict[str, str] = {}  # item key -> the fetch id of what it becomes
     with session_scope() as session:
-        existing: dict[str, SourceEntry] = {}
-        keys = [item.key for item in candidates]
-        for start in range(0, len(keys), 500):
-            for row in session.execute(select(SourceEntry).where(SourceEntry.source_id == source.id,
-                                                                 SourceEntry.key.in_(keys[start:start + 500]))).scalars():
-                existing[row.key] = row
+        existing = _entries(session, source.id, [item.key for item in candidates])
+        emitted: list[Item] = []
         for item in candidates:
             row = existing.get(item.key)
-            child = uuid.uuid4().hex
-            if row is None:
-                row = SourceEntry(source_id=source.id, key=item.key, url=item.url[:4000],
-                                  article_id=article_id_for(canonical_url(item.url)), title=item.title,
-                                  published=iso(item.published), published_at=as_utc(item.published),
-                                  lastmod=(item.lastmod or "")[:64] or None, content_hash=item.fingerprint,
-                                  fetch_id=child, versions=1, first_seen_at=now, last_seen_at=now)
-                session.add(row)
-                existing[item.key] = row
-                outcome.new += 1
-                emitted.append((item, child, False))
-            elif row.content_hash != item.fingerprint:
-                row.title, row.published = item.title, iso(item.published)
-                row.published_at, row.lastmod = as_utc(item.published), (item.lastmod or "")[:64] or None
-                row.content_hash, row.fetch_id, row.versions = item.fingerprint, child, (row.versions or 1) + 1
-                row.last_seen_at = now
-                outcome.updated += 1
-                emitted.append((item, child, True))
-            else:
-                row.last_seen_at = now
+            if row is not None and row.content_hash == item.fingerprint:
                 outcome.unchanged += 1
+                continue
+            if row is None:
+                outcome.new += 1
+            else:
+                outcome.updated += 1
+            children[item.key] = uuid.uuid4().hex
+            emitted.append(item)
         blobs: dict[str, tuple[bytes, str]] = {}
-        made = [_hand_on(blobs, source, listing, item, child) for item, child, _ in emitted]
+        made = [_hand_on(blobs, source, listing, item, children[item.key]) for item in emitted]
         _put_blobs(session, blobs)
     for thing in made:
         if isinstance(thing, ArticlePayload):
             outcome.articles.append(thing)
         elif thing is not None:
             outcome.followups.append(thing)
-    _remember(source.id, candidates)
+    outcome.remember.append(lambda: _record_entries(source.id, candidates, children))
+
+
+def _entries(session, source_id: int, keys: list[str]) -> dict[str, SourceEntry]:  # noqa: ANN001
+    found: dict[str, SourceEntry] = {}
+    for start in range(0, len(keys), 500):
+        for row in session.execute(select(SourceEntry).where(SourceEntry.source_id == source_id,
+                                                             SourceEntry.key.in_(keys[start:start + 500]))).scalars():
+            found[row.key] = row
+    return found
+
+
+def _record_entries(source_id: int, candidates: list[Item], children: dict[str, str]) -> None:
+    """The entries of what was handed on (new, or a new version of), and the seen set."""
+    now = datetime.now(timezone.utc)
+    try:
+        with session_scope() as session:
+            existing = _entries(session, source_id, [item.key for item in candidates])
+            for item in candidates:
+                row, child = existing.get(item.key), children.get(item.key)
+                if row is None and child is not None:
+                    session.add(SourceEntry(source_id=source_id, key=item.key, url=item.url[:4000],
+                                            article_id=article_id_for(canonical_url(item.url)), title=item.title,
+                                            published=iso(item.published), published_at=as_utc(item.published),
+                                            lastmod=(item.lastmod or "")[:64] or None, content_hash=item.fingerprint,
+                                            fetch_id=child, versions=1, first_seen_at=now, last_seen_at=now))
+                elif row is not None and row.content_hash != item.fingerprint and child is not None:
+                    row.title, row.published = item.title, iso(item.published)
+                    row.published_at, row.lastmod = as_utc(item.published), (item.lastmod or "")[:64] or None
+                    row.content_hash, row.fetch_id, row.versions = item.fingerprint, child, (row.versions or 1) + 1
+                    row.last_seen_at = now
+                elif row is not None:
+                    row.last_seen_at = now
+    except IntegrityError:
+        # Another poll or push of this source recorded the same entry at the same moment: it is recorded.
+        log.info("source %s: entries recorded concurrently by another intake", source_id)
+    _remember(source_id, candidates)
 
 
 def _unique(items: list[Item]) -> list[Item]:

@@ -53,4 +53,4 @@ def take_push(message: dict) -> IngestOutcome:
     result = PollOutcome(source_id=source.id, fetch_id=message.get("fetch_id") or uuid.uuid4().hex)
     take(source, listing, result)
     return IngestOutcome(articles=result.articles, followups=result.followups, feed_title=listing.title,
-                         skipped=listing.notes)
+                         skipped=listing.notes, remember=[result.confirm])

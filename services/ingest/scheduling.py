@@ -127,8 +127,8 @@ def resync() -> int:
     client = get_redis()
     now = datetime.now(timezone.utc)
     with session_scope() as session:
-        rows = session.execute(select(Source.id, Source.next_fetch_at)
-                               .where(Source.status.in_(("active", "suspended")))).all()
+        rows = session.execute(select(Source.id, Source.next_fetch_at)  # push sources are never polled
+                               .where(Source.status.in_(("active", "suspended")), Source.kind != "push")).all()
     pipe = client.pipeline()
     for source_id, when in rows:
         pipe.zadd(DUE_KEY, {str(source_id): (when or now).timestamp()})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from shared import http
 from shared.errors import PermanentError, UnsupportedContentError
@@ -30,6 +31,13 @@ class IngestOutcome:
     feed_title: str | None = None
     skipped: list[str] = field(default_factory=list)
     poll: object | None = None  # the PollOutcome, when this intake was a source poll
+    remember: list[Callable[[], None]] = field(default_factory=list)  # run by confirm() once handed on
+
+    def confirm(self) -> None:
+        """Record what a poll or a push took as seen (its entries, the source's ETag): call after handing
+        ``articles`` and ``followups`` on, so a worker dying in between loses nothing (the message comes back)."""
+        while self.remember:
+            self.remember.pop(0)()
 
 
 def looks_like_html(body: bytes) -> bool:
@@ -58,9 +66,9 @@ def poll(source_id: int, fetch_id: str) -> IngestOutcome:
     """A poll of a source, as an intake: its new items become the articles and follow-ups."""
     from services.ingest.poll import poll_source
 
-    result = poll_source(source_id, fetch_id)
+    result = poll_source(source_id, fetch_id, defer=True)
     outcome = IngestOutcome(articles=result.articles, followups=result.followups, feed_title=result.title,
-                            skipped=result.notes)
+                            skipped=result.notes, remember=[result.confirm])
     outcome.poll = result
     return outcome
 

@@ -14,7 +14,8 @@ log = get_logger(__name__)
 
 
 def send_on(outcome: service.IngestOutcome, started, attempt: int) -> None:  # noqa: ANN001
-    """Hand the outcome on: articles to clean, follow-ups back to ingest (after the store committed)."""
+    """Hand the outcome on: articles to clean, follow-ups back to ingest (after the store committed); then, and
+    only then, record what a poll or push took as seen (a worker dying before that leaves it to the redelivery)."""
     from services.clean.tasks import process as clean_process
 
     for payload in outcome.articles:
@@ -23,6 +24,7 @@ def send_on(outcome: service.IngestOutcome, started, attempt: int) -> None:  # n
         clean_process.delay(payload.to_message())
     for followup in outcome.followups:
         fetch.delay(followup.to_message())
+    outcome.confirm()
 
 
 @app.task(bind=True, base=StageTask, name="ingest.fetch", stage="ingest")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -26,7 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from shared import metrics
 from shared.payload import utcnow
 from shared.settings import get_settings
-from shared.store import Article, ArticleVersion, Delivery, DeliveryAttempt, session_scope
+from shared.store import Article, ArticleVersion, Delivery, DeliveryAttempt, session_scope, store_unavailable
 from shared.store.models import PublishEvent, RoutingDecision, TargetState
 from shared.telemetry import get_logger, worker_name
 from services.publish import state as target_state
@@ -38,6 +39,7 @@ from services.publish.targets import Outgoing, SendError, Sent, TargetBase, send
 log = get_logger(__name__)
 DUE = ("pending", "retrying")
 LEASE = timedelta(seconds=120)
+RECORD_RETRY_SECONDS = 60.0  # a sent batch's outcome is recorded again for this long while the database is away
 
 
 def idempotency_key(article_id: str, version: int, target: str, event: str = "publish") -> str:
@@ -378,7 +380,14 @@ class _Outcomes:
         if not self.pending:
             return None
         outcomes, self.pending = self.pending, []
-        return self.limits.breaker_record(outcomes, self.threshold)
+        try:
+            return self.limits.breaker_record(outcomes, self.threshold)
+        except RedisError as exc:
+            # The breaker lives in Redis: without it, send nothing more. What was sent is still recorded in the
+            # store (a send whose outcome went unrecorded would be sent again when its claim ran out).
+            log.warning("target %s: circuit breaker unreachable (%s); this drain stops sending", self.limits.target,
+                        exc)
+            return "unreachable"
 
 
 def _blocked(name: str) -> str | None:
@@ -406,6 +415,29 @@ def next_due(name: str) -> datetime | None:
     return min(found) if found else None
 
 
+def _until_recorded(write, report: DrainReport, name: str, claimed_until: float) -> None:  # noqa: ANN001
+    """Record a batch that was sent, trying again while the database cannot be reached, for as long as the
+    batch's claim holds (short of it by a margin) and a minute at most: the receivers have it, and a row left
+    ``sending`` would be sent again once its claim runs out. Past that, the error goes up (the drain task waits
+    for the store)."""
+    counts = (report.sent, report.delivered, report.retrying, report.failed, len(report.dead))
+    give_up = min(claimed_until - 10, time.monotonic() + RECORD_RETRY_SECONDS)
+    wait = 0.25
+    while True:
+        try:
+            write()
+            return
+        except Exception as exc:
+            report.sent, report.delivered, report.retrying, report.failed = counts[:4]
+            del report.dead[counts[4]:]
+            if not store_unavailable(exc) or time.monotonic() + wait > give_up:
+                raise
+            log.warning("deliveries to %s were sent but the database is unavailable (%s); recording again in "
+                        "%.1fs", name, type(exc).__name__, wait)
+            time.sleep(wait)
+            wait = min(wait * 2, 5.0)
+
+
 def drain(target: TargetBase, *, budget: float | None = None, executor: ThreadPoolExecutor | None = None,
           on_batch=None) -> DrainReport:  # noqa: ANN001
     """Send this target's due deliveries until none is due or the time budget is spent.
@@ -430,7 +462,7 @@ def drain(target: TargetBase, *, budget: float | None = None, executor: ThreadPo
     outcomes = _Outcomes(limits, threshold)
     slots: Slots | None = None
     gate = threading.Semaphore(0)
-    in_flight: list[tuple[list[Claimed], list[Future]]] = []
+    in_flight: list[tuple[list[Claimed], list[Future], float]] = []
 
     def gated(item: Claimed) -> Claimed | None:
         with gate:
@@ -439,17 +471,19 @@ def drain(target: TargetBase, *, budget: float | None = None, executor: ThreadPo
             _send_one(target, item)
             if item.error is not None and item.error.gone:
                 stop.set()
-            if outcomes.add(item.error is None) == "open":
+            if outcomes.add(item.error is None) in ("open", "unreachable"):
                 stop.set()
             return item
 
     def finish() -> None:
         """Wait for the oldest batch on the wire and record it (its unsent rows go back to waiting)."""
-        items, futures = in_flight.pop(0)
+        items, futures, claimed_until = in_flight.pop(0)
         results = [future.result() for future in futures]
         outcomes.flush()
-        unclaim([item.delivery_id for item, result in zip(items, results) if result is None])
-        record(target, [item for item in results if item is not None], report)
+        unsent = [item.delivery_id for item, result in zip(items, results) if result is None]
+        sent = [item for item in results if item is not None]
+        _until_recorded(lambda: (unclaim(unsent), record(target, sent, report)), report, target.name,
+                        claimed_until)
 
     try:
         while True:
@@ -505,7 +539,8 @@ def drain(target: TargetBase, *, budget: float | None = None, executor: ThreadPo
                     continue
                 report.stopped = "idle"
                 break
-            in_flight.append((items, [pool.submit(gated, item) for item in items]))
+            in_flight.append((items, [pool.submit(gated, item) for item in items],
+                              time.monotonic() + lease.total_seconds()))
             while len(in_flight) > 1:  # record the batch before while this one is on the wire
                 finish()
     finally:

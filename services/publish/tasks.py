@@ -10,6 +10,7 @@ from shared.jobs import set_fetch_state
 from shared.payload import utcnow
 from shared.settings import get_settings
 from shared.stage_task import StageTask
+from shared.store import store_unavailable
 from shared.store.dead_letters import record_dead_letter
 from shared.telemetry import get_logger
 from services.publish import dispatch, engine, replay, websub
@@ -60,18 +61,25 @@ def drain(self: StageTask, name: str) -> dict:
             kick(name, countdown)
         return {"status": "busy"}
     try:
-        report = engine.drain(target, on_batch=lambda: dispatch.renew(name, owner, dispatch.LOCK_SECONDS))
-    finally:
-        dispatch.unlock(name, owner)
-    for dead in report.dead:
-        record_dead_letter(stage="publish", task="publish.deliver", payload=dead, error=dead["error"],
-                           attempts=dead["attempts"])
-    if report.stopped == "time" or dispatch.has_due(name):
-        kick(name)  # more to do (or planned while we were finishing): a new task, so others get a turn
-    elif report.next_due is not None and report.stopped not in ("paused", "disabled"):
-        countdown = dispatch.should_wake(name, report.next_due)
-        if countdown is not None:
-            kick(name, countdown)
+        try:
+            report = engine.drain(target, on_batch=lambda: dispatch.renew(name, owner, dispatch.LOCK_SECONDS))
+        finally:
+            dispatch.unlock(name, owner)
+        for dead in report.dead:
+            record_dead_letter(stage="publish", task="publish.deliver", payload=dead, error=dead["error"],
+                               attempts=dead["attempts"])
+        if report.stopped == "time" or dispatch.has_due(name):
+            kick(name)  # more to do (or planned while we were finishing): a new task, so others get a turn
+        elif report.next_due is not None and report.stopped not in ("paused", "disabled"):
+            countdown = dispatch.should_wake(name, report.next_due)
+            if countdown is not None:
+                kick(name, countdown)
+    except Exception as exc:
+        if store_unavailable(exc):
+            # The database went away: this drain runs again once it is back (what it had claimed and not sent
+            # is claimed again when the claim runs out; what it sent was recorded, see engine._until_recorded).
+            self.wait_for_store(exc)
+        raise
     return {"status": report.stopped, "sent": report.sent, "delivered": report.delivered,
             "retrying": report.retrying, "failed": report.failed}
 

@@ -1,6 +1,6 @@
 """The store: SQLAlchemy 2 models, sessions, migrations and the raw-bytes blob store."""
 
-from shared.store.db import find_version, get_engine, session_scope, upgrade_schema
+from shared.store.db import find_version, get_engine, session_scope, store_unavailable, upgrade_schema
 from shared.store.models import (
     Article,
     ArticleVersion,
@@ -24,5 +24,6 @@ __all__ = [
     "find_version",
     "get_engine",
     "session_scope",
+    "store_unavailable",
     "upgrade_schema",
 ]

@@ -151,11 +151,13 @@ def test_a_sentence_citing_its_sources_in_links_is_kept_a_link_line_is_not() -> 
 def test_english_furniture_lines_credits_contributors_and_promotions_are_dropped() -> None:
     furniture = [
         "Jane Roe and John Doe, Associated Press", "Image copyright Example Pictures", "Photo 2 of 7",
-        "Media playback is unsupported on your device", "Sharing is caring!",
+        "Chat with us on WhatsApp for the latest from City Hall.", "Sharing is caring!",
         "Sam Poe contributed reporting from Lisbon.", "Reporting by Jane Roe; Editing by John Doe",
         "Get the morning briefing in your inbox. Sign up for our newsletter.",
         "Follow @CityDesk on Twitter for the latest on the budget.",
         "Citation: Council approves budget (2021, May 3) retrieved 4 May 2021 from https://example.org/n/1",
+        "Cite this page: Roe, J. Council approves budget. Retrieved May 4, 2021, from https://example.org/n/1",
+        "This article and its pictures are subject to copyright. No part may be reproduced without permission.",
         "Reading time: 3 minutes", "City Archive via AP", "jane.roe@example.org", "twitter.com/janeroe",
     ]
     story = [f"<p>{EN_PARAGRAPHS[0]}</p>", *(f"<p>{line}</p>" for line in furniture[:5]),
@@ -279,3 +281,27 @@ def test_a_data_table_reads_one_line_per_row() -> None:
     html = ("<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS) + table
             + "</div></body></html>")
     assert body_of(html) == [*EN_PARAGRAPHS, "Route Stops Opens", "North Loop 14 March", "Harbour Line 9 April"]
+
+
+def test_a_hover_card_with_a_picture_is_dropped_whatever_its_class_name() -> None:
+    card = ('<span class="pp-block"><span><img src="/i/roe.jpg" width="100" height="100"><a href="/p/1">Jane Q. Roe</a>'
+            '<a href="/n/2">Council passes budget after long debate</a> <a href="/n/3">Mayor promises new bus '
+            'routes</a> <a href="/p/1">MORE</a></span></span>')
+    html = ("<html><body><div class='content'>"
+            f"<p>The mayor, <span class='pp'><a href='/p/1'>Jane Roe</a>{card}</span>, said the budget was the "
+            "largest in a decade.</p>" + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS) + "</div></body></html>")
+    assert body_of(html)[0] == "The mayor, Jane Roe, said the budget was the largest in a decade."
+
+
+def test_a_linked_picture_inside_a_sentence_with_one_link_stays() -> None:
+    html = ("<html><body><div class='content'>"
+            "<p>The mayor, <a href='/p/1'><img src='/i/roe.jpg' width='120'> Jane Roe</a>, said the budget was the "
+            "largest in a decade.</p>" + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS) + "</div></body></html>")
+    assert body_of(html)[0] == "The mayor, Jane Roe, said the budget was the largest in a decade."
+
+
+def test_a_line_the_story_repeats_is_kept_each_time() -> None:
+    repeated = "Lunch: one cup of rice, grilled chicken with lemon, a green salad and a glass of water to drink."
+    days = [f"<h3>Day {i}</h3><p>{repeated}</p><p>{EN_PARAGRAPHS[i % 3]}</p>" for i in range(3)]
+    html = "<html><body><div class='content'>" + "".join(days) + "</div></body></html>"
+    assert body_of(html).count(repeated) == 3

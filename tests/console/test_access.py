@@ -62,6 +62,7 @@ def test_tokens_are_stored_hashed_and_revocable(console_env) -> None:  # noqa: A
 def test_no_token_no_access_except_probes_feeds_and_metrics(client) -> None:  # noqa: ANN001
     page = client.get("/console")
     assert page.status_code == 303 and page.headers["location"].startswith("/console/login")
+    assert client.get("/console/hooks").status_code == 303
     assert client.get("/console/api/overview").status_code == 401
     assert client.get("/audit-log").status_code == 401
     assert client.get("/console/api/overview", headers=bearer("nw_not-a-token")).status_code == 401
@@ -179,7 +180,8 @@ def test_cookie_login_and_csrf_proof(client, tokens, letter) -> None:  # noqa: A
 def test_every_page_renders(client, tokens, letter) -> None:  # noqa: ANN001
     viewer = bearer(tokens["read-only"])
     for path in ("/console", "/console?hours=24", "/console/sources", "/console/targets", "/console/dead-letters",
-                 "/console/stories?q=nothing-like-this", "/console/audit", f"/console/dead-letters/{letter}"):
+                 "/console/stories?q=nothing-like-this", "/console/audit", f"/console/dead-letters/{letter}",
+                 "/console/hooks", "/console/hooks?status=failed&verdict=refused&hook=x"):
         page = client.get(path, headers=viewer)
         assert page.status_code == 200, (path, page.text[:500])
         assert "<main" in page.text
@@ -254,3 +256,29 @@ def test_sources_panel_and_actions(client, tokens, console_env) -> None:  # noqa
     assert client.post("/console/api/sources/999999/pause", headers=operator, json={}).status_code == 404
     actions = [(a[2], a[4]) for a in _audit() if a[3] == f"source {source_id}" and a[0].startswith("test operator")]
     assert actions == [("source.pause", "ok"), ("source.resume", "ok"), ("source.fetch", "ok")]
+
+
+def test_hooks_page_shows_hooks_jobs_and_calls_without_secrets(client, tokens) -> None:  # noqa: ANN001
+    import uuid
+
+    from services.hooks import config as hook_config, jobs
+    from shared.store import session_scope
+
+    name = f"console-{uuid.uuid4().hex[:8]}"
+    created = hook_config.add_hook(name, ["retract"], actor="tests")
+    refused = client.post(f"/hooks/{name}", content=b'{"action": "retract"}',
+                          headers={"content-type": "application/json"})  # unsigned: refused and recorded
+    assert refused.status_code in (400, 401), refused.text
+    with session_scope() as session:
+        job_id = jobs.create(session, "retract", {"article_id": "none"}, hook=name, actor="tests").id
+    assert jobs.run(job_id)["status"] == "failed"
+    viewer = bearer(tokens["read-only"])
+    page = client.get("/console/hooks", params={"hook": name}, headers=viewer)
+    assert page.status_code == 200, page.text[:500]
+    html = page.text
+    assert f'data-hook="{name}"' in html and created.hook["signing_keys"][0]["fingerprint"] in html
+    assert created.secret not in html and created.secret.removeprefix("whsec_") not in html
+    assert f'data-job="{job_id}"' in html and "no article" in html
+    assert "refused" in html and 'class="verdict-refused"' in html
+    only_accepted = client.get("/console/hooks", params={"hook": name, "verdict": "accepted"}, headers=viewer).text
+    assert 'class="verdict-refused"' not in only_accepted

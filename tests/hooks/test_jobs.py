@@ -124,3 +124,23 @@ def test_old_hook_calls_are_forgotten(pipeline) -> None:  # noqa: ANN001
         session.add_all([old, new])
     assert intake.prune_calls() >= 1
     assert [c["received_at"] for c in intake.calls(hook="pruned")["items"]] == [new.received_at.isoformat()]
+
+
+def test_finished_jobs_are_forgotten_after_their_time(pipeline) -> None:  # noqa: ANN001
+    from shared.payload import utcnow
+    from shared.store import session_scope
+    from shared.store.models import Job
+    from services.hooks import jobs
+
+    now = utcnow()
+    with session_scope() as session:
+        made = {name: jobs.create(session, "retract", {"article_id": name}, actor="tests").id
+                for name in ("old-done", "old-failed", "recent-done", "old-running")}
+        for name, job_id in made.items():
+            job = session.get(Job, job_id)
+            job.status = name.split("-")[1]
+            job.finished_at = now - timedelta(days=31 if name.startswith("old") else 29)
+    assert jobs.prune_finished(now=now) >= 2
+    with session_scope() as session:
+        left = {name for name, job_id in made.items() if session.get(Job, job_id) is not None}
+    assert left == {"recent-done", "old-running"}  # unfinished work is never forgotten, whatever its age

@@ -261,6 +261,22 @@ def story_page(request: Request, principal: Principal, article_id: str) -> HTMLR
     return render(request, "story.html", principal, story=view, nav="stories")
 
 
+@router.get("/console/hooks", include_in_schema=False)
+@page
+def hooks_page(request: Request, principal: Principal) -> HTMLResponse:
+    from services.hooks import config as hook_config, intake, jobs
+
+    hook = (request.query_params.get("hook") or "").strip()[:64] or None
+    status = request.query_params.get("status") or None
+    status = status if status in jobs.STATES else None
+    verdict = request.query_params.get("verdict") or None
+    verdict = verdict if verdict in ("accepted", "duplicate", "refused") else None
+    return render(request, "hooks.html", principal, hooks=hook_config.list_hooks(),
+                  jobs=jobs.listing(status=status, hook=hook, limit=50),
+                  calls=intake.calls(hook=hook, verdict=verdict, limit=50), job_states=jobs.STATES,
+                  hook=hook or "", status=status or "", verdict=verdict or "", nav="hooks")
+
+
 @router.get("/console/audit", include_in_schema=False)
 @page
 def audit_page(request: Request, principal: Principal) -> HTMLResponse:
@@ -340,13 +356,13 @@ def audit_log(request: Request, limit: int = Query(100, ge=1, le=1000), before: 
 # -- actions -----------------------------------------------------------------
 async def _form(request: Request) -> dict[str, Any]:
     """The body as a dict: JSON, or an HTML form (urlencoded; lists kept for repeated keys such as ids)."""
-    raw = await request.body()
-    if len(raw) > 1_000_000:
-        raise HTTPException(413, "request body too large")
+    from services.api.bodies import body_within
+
+    raw = await body_within(request, 1_000_000, "request body too large")
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
             body = json.loads(raw or b"{}")
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
             raise HTTPException(400, f"invalid JSON: {exc}") from exc
         if not isinstance(body, dict):
             raise HTTPException(400, "the body must be a JSON object")

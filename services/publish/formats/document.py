@@ -36,6 +36,10 @@ def article_document(article: Article, version: ArticleVersion) -> dict[str, Any
         "places": enrich.get("places") or [],
         "entities": enrich.get("entities") or [],
         "quality": clean.get("quality"),
+        # The clean stage's near-duplicate link and what changed since the previous version of this URL.
+        "cluster_id": clean.get("cluster_id"),
+        "near_duplicate_of": clean.get("near_duplicate_of"),
+        "changes": clean.get("changes"),
         "reading_time_minutes": enrich.get("reading_time_minutes"),
         "content_hash": version.content_hash,
         "first_created": iso(article.created_at),

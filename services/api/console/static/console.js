@@ -90,7 +90,7 @@
 
   // -- keyboard -----------------------------------------------------------------------------------------
   var pending = null;
-  var jumps = {o: "/console", s: "/console/sources", t: "/console/targets", d: "/console/dead-letters", a: "/console/audit"};
+  var jumps = {o: "/console", s: "/console/sources", t: "/console/targets", d: "/console/dead-letters", h: "/console/hooks", a: "/console/audit"};
 
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("[data-rows] tbody tr")); }
 
