@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import threading
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -67,6 +68,60 @@ def address_refusal(ip: IPAddress, allowed: bool | list) -> str | None:
     return None
 
 
+_deadline = threading.local()  # the running request's total deadline (time.monotonic()), per thread
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write is cut short at the running request's total deadline.
+
+    httpx's timeouts bound each read, not the whole exchange: a server dripping its status line and headers one
+    byte a second (each read well within the read timeout) would otherwise hold a worker for as long as it likes.
+    """
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    @staticmethod
+    def _bounded(timeout: float | None, error: type[Exception]) -> float | None:
+        deadline = getattr(_deadline, "at", None)
+        if deadline is None:
+            return timeout
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise error("the total timeout was reached")
+        return left if timeout is None else min(timeout, left)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, self._bounded(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, self._bounded(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):  # noqa: ANN001, ANN201
+        timeout = self._bounded(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str):  # noqa: ANN201
+        return self._stream.get_extra_info(info)
+
+
+class _Deadline:
+    """Sets the total deadline the connections of this thread honour, for the length of a ``with``."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def __enter__(self) -> None:
+        self.outer = getattr(_deadline, "at", None)
+        _deadline.at = self.at
+
+    def __exit__(self, *_exc) -> None:  # noqa: ANN002
+        _deadline.at = self.outer
+
+
 class GuardedBackend(httpcore.SyncBackend):
     """Resolves the host itself and connects only to addresses the policy allows."""
 
@@ -87,7 +142,8 @@ class GuardedBackend(httpcore.SyncBackend):
                 refusals.append(refusal)
                 continue
             try:
-                return super().connect_tcp(str(ip), port, timeout, local_address, socket_options)
+                timeout = _DeadlineStream._bounded(timeout, httpcore.ConnectTimeout)
+                return _DeadlineStream(super().connect_tcp(str(ip), port, timeout, local_address, socket_options))
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last_error = exc
         if last_error is not None:
@@ -241,7 +297,7 @@ def request(
     while True:
         _check_url(url)
         try:
-            with client.stream(method, url, content=content, headers=request_headers) as response:
+            with _Deadline(deadline), client.stream(method, url, content=content, headers=request_headers) as response:
                 if follow_redirects and response.is_redirect and "location" in response.headers:
                     if len(redirects) >= settings.max_redirects:
                         raise TooManyRedirectsError(f"more than {settings.max_redirects} redirects from {redirects[0]}")
@@ -272,6 +328,10 @@ def request(
                 )
         except httpx.TimeoutException as exc:
             raise FetchTimeoutError(f"{method} {url} timed out ({type(exc).__name__})") from exc
+        except httpx.RemoteProtocolError as exc:
+            if "location header" in str(exc):  # httpx reads a redirect's Location as it answers: a permanent fault
+                raise InvalidURLError(f"{method} {url} redirects to an invalid URL: {exc}") from exc
+            raise ConnectError(f"{method} {url} failed: {exc or type(exc).__name__}") from exc
         except httpx.TransportError as exc:
             raise ConnectError(f"{method} {url} failed: {exc or type(exc).__name__}") from exc
         except httpx.InvalidURL as exc:
@@ -335,7 +395,8 @@ def post(url: str, *, content: bytes, headers: Mapping[str, str], max_bytes: int
     extensions = {"timeout": {"connect": timeouts.connect, "read": timeouts.read, "write": timeouts.write,
                               "pool": timeouts.pool}}
     try:
-        with pool.stream("POST", target, headers=request_headers, content=content, extensions=extensions) as response:
+        with _Deadline(deadline), pool.stream("POST", target, headers=request_headers, content=content,
+                                              extensions=extensions) as response:
             found = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in response.headers}
             declared = found.get("content-length", "")
             if declared.isdigit() and int(declared) > max_bytes and "content-encoding" not in found:

@@ -53,6 +53,7 @@ PART_SHARE = 0.3
 PART_LEVELS = 6
 PART_CANDIDATES = 60  # best-scoring candidates looked at as further parts of the story
 NAMED_SIZE = 500  # weighted characters a container needs for its class name to count in full
+LINKS_PER_LINE = 100  # links kept for the HTML of one line (bounded work on a hostile page of endless links)
 
 
 def weight(text: str | None) -> int:
@@ -343,7 +344,8 @@ def _lines(node: HtmlElement) -> list[Line]:
             flush()
             block_tag[0] = tag
             caption[0] = in_caption or tag in CAPTION_TAGS or _is_caption(el)
-        if tag == "a" and not in_link and (href := (el.get("href") or "").strip()) and not href.startswith("#"):
+        if (tag == "a" and not in_link and len(anchors) < LINKS_PER_LINE
+                and (href := (el.get("href") or "").strip()) and not href.startswith("#")):
             anchor = _SPACE.sub(" ", _UNREADABLE.sub("", el.text_content())).strip()
             if anchor:
                 anchors.append((anchor, href))

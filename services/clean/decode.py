@@ -67,6 +67,11 @@ def _mojibake(text: str, charset: str) -> bool:
     return len(_MOJIBAKE.findall(sample)) > 3 or len(_LATIN_RUNS.findall(sample)) > 10
 
 
+def reads_as_mojibake(text: str) -> bool:
+    """Does decoded text still read as mojibake (UTF-8 read as a single-byte charset, C1 controls)?"""
+    return _mojibake(text, "")
+
+
 def decode_html(raw: bytes, http_charset: str | None = None) -> Decoded:
     for bom, name in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if raw.startswith(bom):
@@ -112,6 +117,10 @@ def decode_html(raw: bytes, http_charset: str | None = None) -> Decoded:
             suspicious.append((text, name, reason))
             continue
         tried.append(f"{name}: ok")
+        if name == "utf-8" and _mojibake(text, name) and (repaired := _undo_double_utf8(text)) is not None:
+            tried.append("utf-8 read twice: undone")
+            return Decoded(repaired, name, f"{reason}, double-encoded (UTF-8 read as Windows-1252 and saved again) "
+                           "undone", tried)
         return Decoded(text, name, reason, tried)
     if best is not None and best[0] <= max(3, 0.01 * sum(1 for ch in best[1] if ord(ch) > 127)):
         # A handful of bad bytes in otherwise good text (a truncated sequence, a stray byte): keep the
@@ -138,6 +147,27 @@ def decode_html(raw: bytes, http_charset: str | None = None) -> Decoded:
         best = (text.count("\ufffd"), text, "utf-8", "nothing decodes")
     errors, text, name, reason = best
     return Decoded(text.replace("\ufffd", ""), name, f"{reason}, {errors} undecodable bytes dropped", tried, errors)
+
+
+def _undo_double_utf8(text: str) -> str | None:
+    """Text whose UTF-8 bytes were once read as Windows-1252 (or Latin-1) and saved as UTF-8 again (é -> Ã©): the
+    original, if the whole text turns back into valid UTF-8 and reads with fewer mojibake marks; else None."""
+    raw = bytearray()
+    for ch in text:
+        code = ord(ch)
+        if code < 0x100:
+            raw.append(code)
+            continue
+        try:
+            raw += ch.encode("cp1252")
+        except UnicodeEncodeError:
+            return None  # a character neither charset has: this text was never UTF-8 read as a single-byte one
+    try:
+        fixed = bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    sample = slice(0, 20000)
+    return fixed if len(_MOJIBAKE.findall(fixed[sample])) < len(_MOJIBAKE.findall(text[sample])) else None
 
 
 def _detect(raw: bytes) -> str | None:

@@ -75,7 +75,7 @@ def _json_ld(root: HtmlElement) -> list[dict]:
             continue
         try:
             data = json.loads(el.text.strip().rstrip(";"))
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
             continue
         stack = [data]
         while stack:
@@ -444,12 +444,28 @@ def read(root: HtmlElement, url: str | None = None) -> Meta:
             canonical = link.get("href").strip()
             break
     canonical = canonical or metas.get("og:url")
-    meta.canonical_url = urljoin(url, canonical) if canonical and url else canonical
-    image = metas.get("og:image") or metas.get("twitter:image")
-    meta.lead_image = urljoin(url, image) if image and url else image
+    meta.canonical_url = web_url(url, canonical)
+    meta.lead_image = web_url(url, metas.get("og:image") or metas.get("twitter:image"))
     meta.authors = en_authors(root, metas, ld)
     meta.page_text = page_text
     return meta
+
+
+def web_url(base: str | None, value: str | None) -> str | None:
+    """``value`` resolved against ``base``, if it is then an http(s) URL (or, with no base, a relative one); else None.
+
+    Pages name their canonical URL, lead image and images themselves: a ``javascript:`` or ``data:`` URL there
+    would go out as a feed's link or an image URL."""
+    if not value or not value.strip():
+        return None
+    try:
+        resolved = urljoin(base, value.strip()) if base else value.strip()
+    except ValueError:  # http://[oops: not a URL
+        return None
+    scheme = resolved.split(":", 1)[0].lower() if ":" in resolved.split("/", 1)[0] else ""
+    if scheme in ("http", "https") or (not scheme and not base):
+        return resolved
+    return None
 
 
 def finish(meta: Meta, lines: list[str], credits: list[str] = ()) -> None:

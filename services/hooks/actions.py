@@ -80,14 +80,20 @@ class HookPayload(NoNul):
 
 
 def repr_strings(value: Any) -> str:
-    """Every string inside ``value`` joined (to look for characters the store refuses, such as NUL)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return "".join(repr_strings(k) + repr_strings(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return "".join(repr_strings(v) for v in value)
-    return ""
+    """Every string inside ``value`` joined (to look for characters the store refuses, such as NUL). A loop, not a
+    recursion: a JSON body nested a thousand deep must get its 4xx, not a RecursionError."""
+    found: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            for key, inner in reversed(list(item.items())):
+                stack.extend((inner, key))
+        elif isinstance(item, (list, tuple)):
+            stack.extend(reversed(item))
+    return "".join(found)
 
 
 def params_for(payload: HookPayload, raw_key: str | None, allowed_targets: tuple[str, ...] | None) -> dict[str, Any]:

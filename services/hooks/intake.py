@@ -164,7 +164,7 @@ def receive(call: Call) -> Answer:
     config.mark_used(hook.id, secret)
     try:
         data = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: arrays or objects nested thousands deep
         return _refuse(call, 400, f"the body is not JSON: {exc}", webhook_id=webhook_id, secret=secret,
                        body_sha256=body_sha)
     if not isinstance(data, dict):

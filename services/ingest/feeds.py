@@ -5,7 +5,10 @@ content, authors); the feed's own hints (ttl, skipHours, its WebSub hub and
 self URL) come along for the scheduler.
 
 What we add to feedparser, and why:
-- a DOCTYPE with entity declarations is removed first (:mod:`xmlsafe`);
+- a DOCTYPE with entity declarations is removed first (:mod:`xmlsafe`), UTF-16 and UTF-32 documents made UTF-8
+  before, so that no encoding slips past it;
+- start tags keep their first 64 attributes (feedparser's attribute handling is quadratic: :mod:`shared.markup`);
+- an absurd date costs its entry the date, not the whole feed;
 - whitespace before the XML declaration is dropped (common; strict parsers refuse it);
 - GB2312/GBK are read as GB18030 and Big5 as Big5-HKSCS (supersets real feeds need);
 - dates: localised month names, "YYYY/M/D h:m:s", zone-less stamps kept as wall-clock (:mod:`dates`);
@@ -14,6 +17,7 @@ What we add to feedparser, and why:
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from calendar import timegm
@@ -23,6 +27,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
+from shared.markup import trim_attributes
 from services.ingest import dates
 from services.ingest.xmlsafe import strip_doctype
 
@@ -103,8 +108,31 @@ def _charset_override(body: bytes, http_charset: str | None) -> tuple[str | None
     return None, None
 
 
+# UTF-32 before UTF-16: the UTF-32-LE mark begins with the UTF-16-LE one.
+_WIDE = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"), (b"<\0\0\0", "utf-32-le"), (b"\0\0\0<", "utf-32-be"),
+         (b"<\0", "utf-16-le"), (b"\0<", "utf-16-be"))
+_DECLARED = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*(["'])""")
+
+
+def _as_utf8(body: bytes) -> bytes:
+    """A UTF-16 or UTF-32 document as UTF-8 (its declaration saying so), so that the byte-level guards below (DOCTYPE,
+    attribute counts) see it as they see any other; anything else as it is."""
+    for mark, codec in _WIDE:
+        if body.startswith(mark):
+            try:
+                text = body.decode(codec)
+            except UnicodeDecodeError:
+                return body
+            return _DECLARED.sub(r"\1utf-8\2", text.lstrip("\ufeff"), count=1).encode("utf-8")
+    return body
+
+
 def parse_feed(body: bytes, base_url: str, http_charset: str | None = None) -> ParsedFeed:
     """Parse any feed dialect; raise ValueError (with the reason) when nothing of a feed can be read."""
+    converted = _as_utf8(body)
+    if converted is not body:
+        body, http_charset = converted, None  # UTF-8 now, whatever the server said
     stripped = body.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"{") or stripped.startswith(b"["):
         return _parse_json_feed(stripped, base_url)
@@ -114,15 +142,17 @@ def parse_feed(body: bytes, base_url: str, http_charset: str | None = None) -> P
         body = body.lstrip(b" \t\r\n")
     if b"<!ENTITY" in body[:65536].upper():
         body, _ = strip_doctype(body)
+    body = trim_attributes(body)  # feedparser's attribute handling is quadratic in a tag's attribute count
     charset, reason = _charset_override(body, http_charset)
     headers = {"content-type": f"application/xml; charset={charset}"} if charset else {"content-type": "application/xml"}
     parsed = feedparser.parse(body, response_headers=headers, resolve_relative_uris=False)
-    if charset and parsed.bozo and "encoding" in type(parsed.get("bozo_exception")).__name__.lower():
+    if charset and parsed.bozo and ("encoding" in type(parsed.get("bozo_exception")).__name__.lower()
+                                    or not (parsed.get("version") or parsed.entries)):
         # The imposed charset was wrong (servers lie): let feedparser read the document's own declaration.
         parsed = feedparser.parse(body, response_headers={"content-type": "application/xml"},
                                   resolve_relative_uris=False)
         charset, reason = None, None
-    if not parsed.version and not parsed.entries:
+    if not parsed.get("version") and not parsed.entries:
         problem = parsed.get("bozo_exception")
         raise ValueError(f"not a feed: {problem or 'no feed format recognised'}")
     feed = parsed.feed
@@ -140,7 +170,7 @@ def parse_feed(body: bytes, base_url: str, http_charset: str | None = None) -> P
     return ParsedFeed(
         title=feed.get("title"),
         entries=entries,
-        format=parsed.version or "unknown",
+        format=parsed.get("version") or "unknown",
         encoding=charset or parsed.get("encoding"),
         encoding_reason=reason or ("declared or detected by feedparser" if parsed.get("encoding") else None),
         self_url=self_url,
@@ -153,6 +183,15 @@ def parse_feed(body: bytes, base_url: str, http_charset: str | None = None) -> P
 
 
 def _when(entry: dict, field_name: str) -> datetime | None:
+    """The entry's date, or None when it has none or none that can be: one absurd date ("year 0", 99999) costs that
+    entry its date, not the whole feed."""
+    try:
+        return _date_of(entry, field_name)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _date_of(entry: dict, field_name: str) -> datetime | None:
     raw = entry.get(field_name)
     if not raw:
         return None
@@ -194,7 +233,7 @@ def _entry(entry: dict, link_base: str) -> FeedEntry:
 def _parse_json_feed(body: bytes, base_url: str) -> ParsedFeed:
     try:
         document = json.loads(body, strict=False)  # control characters inside strings are common in the wild
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
         raise ValueError(f"not a JSON Feed: {exc}") from exc
     if not isinstance(document, dict) or not isinstance(document.get("items"), list):
         raise ValueError("not a JSON Feed: no items list")
@@ -227,7 +266,8 @@ def _parse_json_feed(body: bytes, base_url: str) -> ParsedFeed:
     version = str(document.get("version", "")).rstrip("/").rsplit("/", 1)[-1]
     return ParsedFeed(title=document.get("title") if isinstance(document.get("title"), str) else None,
                       entries=entries, format=f"json{version}", encoding="utf-8", encoding_reason="JSON is UTF-8",
-                      self_url=feed_url, hub_url=hub_url, language=document.get("language"))
+                      self_url=feed_url, hub_url=hub_url,
+                      language=document.get("language") if isinstance(document.get("language"), str) else None)
 
 
 def _text(value: object) -> str | None:
@@ -243,6 +283,13 @@ def _html_of(text: str | None) -> str | None:
 
 
 def _json_date(value: object) -> datetime | None:
+    try:
+        return _json_date_of(value)
+    except (ValueError, OverflowError, OSError):  # an absurd date costs the item its date, not the feed
+        return None
+
+
+def _json_date_of(value: object) -> datetime | None:
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()

@@ -39,6 +39,7 @@ from services.publish.targets import Outgoing, SendError, Sent, TargetBase, send
 log = get_logger(__name__)
 DUE = ("pending", "retrying")
 LEASE = timedelta(seconds=120)
+RECORD_RETRY_SECONDS = 60.0  # a sent batch's outcome is recorded again for this long while the database is away
 
 
 def idempotency_key(article_id: str, version: int, target: str, event: str = "publish") -> str:
@@ -416,9 +417,11 @@ def next_due(name: str) -> datetime | None:
 
 def _until_recorded(write, report: DrainReport, name: str, claimed_until: float) -> None:  # noqa: ANN001
     """Record a batch that was sent, trying again while the database cannot be reached, for as long as the
-    batch's claim holds (short of it by a margin): the receivers have it, and a row left ``sending`` would be
-    sent again once its claim runs out. Past that, the error goes up (the drain task waits for the store)."""
+    batch's claim holds (short of it by a margin) and a minute at most: the receivers have it, and a row left
+    ``sending`` would be sent again once its claim runs out. Past that, the error goes up (the drain task waits
+    for the store)."""
     counts = (report.sent, report.delivered, report.retrying, report.failed, len(report.dead))
+    give_up = min(claimed_until - 10, time.monotonic() + RECORD_RETRY_SECONDS)
     wait = 0.25
     while True:
         try:
@@ -427,7 +430,7 @@ def _until_recorded(write, report: DrainReport, name: str, claimed_until: float)
         except Exception as exc:
             report.sent, report.delivered, report.retrying, report.failed = counts[:4]
             del report.dead[counts[4]:]
-            if not store_unavailable(exc) or time.monotonic() + wait > claimed_until - 10:
+            if not store_unavailable(exc) or time.monotonic() + wait > give_up:
                 raise
             log.warning("deliveries to %s were sent but the database is unavailable (%s); recording again in "
                         "%.1fs", name, type(exc).__name__, wait)

@@ -74,12 +74,19 @@ def session_scope() -> Iterator[Session]:
         session.close()
 
 
+_SQLITE_UNAVAILABLE = ("locked", "busy", "unable to open", "disk i/o")
+
+
 def store_unavailable(exc: BaseException) -> bool:
     """The database could not be reached or answer (connection refused or lost, pool exhausted, SQLite locked,
-    a deadlock or a cancelled statement): the message is not at fault, the store is. Explicit causes count too."""
+    a deadlock or a cancelled statement): the message is not at fault, the store is. Explicit causes count too.
+    SQLite reports a missing table as an OperationalError as well: that one is not waited for."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)):
+        if isinstance(seen, sa_exc.OperationalError) and type(seen.orig).__module__.startswith("sqlite3"):
+            if any(word in str(seen.orig).lower() for word in _SQLITE_UNAVAILABLE):
+                return True
+        elif isinstance(seen, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)):
             return True
         if isinstance(seen, sa_exc.DBAPIError) and seen.connection_invalidated:
             return True

@@ -78,3 +78,17 @@ def test_the_cleaned_article_records_every_encoding_tried() -> None:
     assert part.charset == "gb18030" and part.charset_reason == "declared charset gb2312 read as gb18030"
     assert part.charset_tried[0].startswith("utf-8: ") and "undecodable" in part.charset_tried[0]
     assert part.charset_tried[-1] == "gb18030: ok"
+
+
+def test_utf8_read_as_windows_1252_and_saved_again_is_undone() -> None:
+    text = page("Le conseil a approuvé mardi le plan après un long débat à Genève, l’été dernier.")
+    twice = text.encode("utf-8").decode("cp1252").encode("utf-8")
+    decoded = decode_html(twice)
+    assert "approuvé mardi le plan après un long débat à Genève, l’été" in decoded.text
+    assert decoded.charset == "utf-8" and "double-encoded" in decoded.reason
+
+
+def test_a_page_that_only_quotes_mojibake_is_left_as_it_is() -> None:
+    text = page("Broken sites show Ã© where é belongs, Ã¨ for è, Ã  for à and â€™ for ’: 4 marks, 1 real é.")
+    decoded = decode_html(text.encode("utf-8"))
+    assert decoded.text == text and decoded.reason == "strict UTF-8"

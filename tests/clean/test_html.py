@@ -46,3 +46,27 @@ def test_links_inside_paragraphs_are_kept_with_nofollow_and_unsafe_ones_lose_the
     assert '<a href="https://transit.example.org/routes" rel="noopener noreferrer nofollow">' in part.html
     assert "javascript" not in part.html and "answered questions" in part.html
     assert part.text.startswith("The council published the budget on Monday")
+
+
+def test_a_story_whose_every_line_is_a_link_is_read_by_the_second_engine() -> None:
+    episode = ("<p><a href='https://cdn.example.org/ep12.mp3'>Dr. Jane Roe speaks with Professor John Doe, a surgeon "
+               "who has trained hundreds of doctors in the technique over thirty years of practice.</a><br><br>"
+               "<a href='https://cdn.example.org/ep12.mp3'>He holds fourteen patents and has written three books and "
+               "more than three hundred papers on the subject of ear surgery.</a></p>")
+    page = f"<html><head><title>Episode 12</title></head><body><article>{episode}</article></body></html>"
+    part = extract(page.encode("utf-8"), "https://podcast.example.org/ep12")
+    assert part.text.startswith("Dr. Jane Roe speaks with Professor John Doe")
+    assert "three hundred papers" in part.text
+    assert part.extractor.endswith("(trafilatura fallback)")
+
+
+def test_the_second_engine_is_not_asked_to_read_mojibake() -> None:
+    import pytest
+
+    from shared.errors import ExtractionError
+
+    garbled = "Le conseil a approuvÃ© mardi le plan aprÃ¨s un long dÃ©bat Ã  GenÃ¨ve, dÃ©clarent les Ã©lus (中)."
+    page = ("<html><head><title>Plan</title></head><body><article>"
+            + "".join(f"<p>{garbled} {i}</p>" for i in range(3)) + "</article></body></html>")
+    with pytest.raises(ExtractionError, match="no article text"):
+        extract(page.encode("utf-8"))

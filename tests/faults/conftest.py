@@ -42,8 +42,9 @@ from tests.publish.receivers import Answer, Receiver, Request
 FAULTS = Path(__file__).resolve().parent
 SECRET = "whsec_" + base64.b64encode(b"newswire-fault-secret-0123456789").decode()
 
-# Short enough that a killed worker's messages come back in seconds (production: 30 minutes), long enough for a
-# first task on a loaded 2-core machine; the visibility timeout must exceed the hard time limit.
+# For the rehearsals that kill processes (workers, a host, Redis): short enough that a killed worker's messages come
+# back in seconds (production: 30 minutes), long enough for a first task on a loaded 2-core machine; the visibility
+# timeout must exceed the hard time limit.
 FAULT_ENV = {
     **PIPELINE_ENV,
     "NEWSWIRE_VISIBILITY_TIMEOUT": "20",

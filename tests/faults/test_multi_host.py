@@ -31,12 +31,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import PIPELINE_ENV, WEBHOOK_SECRET, wait_until
+from conftest import WEBHOOK_SECRET, wait_until
 from newswire.supervisor import api_command, worker_command
 from services.publish.limits import PREFIX as PUBLISH_PREFIX
 from shared.redis_client import redis_from_url
 from shared.redis_server import free_port, start_redis
 from shared.settings import STAGES
+from tests.faults.conftest import FAULT_ENV
 
 # A fault rehearsal (tests/faults), not marked `pipeline`: CI runs it once, with the main suite (on PostgreSQL where
 # CI has it), and not again in its SQLite-only pass of the pipeline tests (.ci/run), which would add another minute.
@@ -45,16 +46,6 @@ pytestmark = [pytest.mark.fault, pytest.mark.timeout(900)]  # its waits are long
 ARTICLES = 10
 PAGE_DELAY = 1.5  # seconds the page server takes to answer: long enough to catch a fetch in flight
 HOSTS = ("host-a", "host-b")
-REHEARSAL_ENV = {
-    # Redelivery of a dead host's messages after 20 s instead of the production 30 minutes; the time limits leave
-    # room for a first task loading its models on a loaded machine.
-    "NEWSWIRE_VISIBILITY_TIMEOUT": "20",
-    "NEWSWIRE_TASK_TIME_LIMIT": "15",
-    "NEWSWIRE_TASK_SOFT_TIME_LIMIT": "12",
-    "NEWSWIRE_HTTP_READ_TIMEOUT": "6",
-    "NEWSWIRE_HTTP_TOTAL_TIMEOUT": "8",
-    "NEWSWIRE_RETRY_MAX": "3",
-}
 
 
 # -- a page server that knows which host is fetching what -----------------------------------------
@@ -209,7 +200,7 @@ def test_a_host_dies_mid_flow_and_the_other_finishes_everything(fault_database, 
     server = PageServer(distinct_pages(raw, ARTICLES), delay=PAGE_DELAY)
     redis_process, redis_url = start_redis(tmp_path / "redis")
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWIRE_") and k not in ("REDIS_URL", "DATABASE_URL")}
-    base_env.update(PIPELINE_ENV, **REHEARSAL_ENV, REDIS_URL=redis_url, DATABASE_URL=fault_database,
+    base_env.update(FAULT_ENV, REDIS_URL=redis_url, DATABASE_URL=fault_database,
                     NEWSWIRE_WEBHOOK_URL=sink.url, NEWSWIRE_WEBHOOK_SECRET=WEBHOOK_SECRET, PYTHONUNBUFFERED="1")
 
     def host_env(name: str, workdir: Path, agent: str | None = None) -> dict[str, str]:

@@ -31,8 +31,6 @@ from tests.faults.conftest import (Articles, Killer, add_push_source, assert_exa
                                    delivered_share, half_done_deliveries, queues_empty, submit, wait_delivered,
                                    wait_until)
 
-pytestmark = [pytest.mark.fault, pytest.mark.timeout(1200)]
-
 # 2,000 is the figure (NEWSWIRE_FAULT_ARTICLES=2000, about 7 CPU-minutes); CI's budget holds 300, which
 # still keeps every stage busy through a dozen kills.
 ARTICLES = int(os.environ.get("NEWSWIRE_FAULT_ARTICLES", "300"))
@@ -44,6 +42,9 @@ TARGETS = ["alpha", "beta"]
 KILL_EVERY = (3.0, 7.0)  # seconds between kills, uniformly
 KILL_UNTIL = 0.8  # kill until this share of the articles reached every target,
 KILLS = int(os.environ.get("NEWSWIRE_FAULT_KILLS", "15"))  # or this many kills (a loaded machine flows slowly)
+WAIT = 600 + 1.5 * ARTICLES  # seconds any one wait may take on a loaded machine (no timing is asserted)
+
+pytestmark = [pytest.mark.fault, pytest.mark.timeout(3 * WAIT)]
 
 
 def test_workers_killed_at_random_lose_nothing_and_send_nothing_twice(fault_pipeline, receiver, site) -> None:  # noqa: ANN001
@@ -72,12 +73,12 @@ def test_workers_killed_at_random_lose_nothing_and_send_nothing_twice(fault_pipe
                            by_url_every=BY_URL_EVERY, page_delay=PAGE_DELAY)
         assert len(expected) == ARTICLES
         wait_until(lambda: delivered_share(receiver, expected, TARGETS) >= KILL_UNTIL or len(killer.kills) >= KILLS,
-                   timeout=900, interval=1.0, message=f"{KILL_UNTIL:.0%} delivered under the kills")
+                   timeout=WAIT, interval=1.0, message=f"{KILL_UNTIL:.0%} delivered under the kills")
     finally:
         kills = killer.stop()
     print(f"{len(kills)} kills after the first (seconds, worker): {kills}")
 
-    wait_delivered(receiver, expected, TARGETS, timeout=900, pipeline=pipeline)
+    wait_delivered(receiver, expected, TARGETS, timeout=WAIT, pipeline=pipeline)
     wait_until(lambda: not half_done_deliveries(), timeout=300, interval=1.0, message="no delivery left unsent")
     time.sleep(3)  # anything sent twice would arrive now
     print(f"flowed in {time.monotonic() - started:.0f} s")
