@@ -97,14 +97,14 @@ def test_database_outage_loses_nothing_and_sends_nothing_twice(faults) -> None: 
     # Cut while the articles are spread over the stages: the first one is through, the others are on their way.
     faults.wait_delivered("quick", before[:1], message="the first article through before the outage")
     waits_before = _store_waits(faults)
+    # A page fetched while the database is away, which answers 503 once it is back: its waits for the store must
+    # not use up its own retries (it gets all NEWSWIRE_RETRY_MAX of them after the outage).
+    turns_bad, turns_bad_id = faults.page("db-then-503")
+    route = faults.site.routes[urlsplit(turns_bad).path]
     proxy.cut()
     cut_at = time.monotonic()
     try:
         during = [_enqueue(faults, faults.page("db-during")[0]) for _ in range(DURING)]
-        # A page fetched while the database is away, which answers 503 once it is back: its waits for the store
-        # must not use up its own retries (it gets all NEWSWIRE_RETRY_MAX of them after the outage).
-        turns_bad, turns_bad_id = faults.page("db-then-503")
-        route = faults.site.routes[urlsplit(turns_bad).path]
         _enqueue(faults, turns_bad)
         refused = faults.client.post("/ingest", json={"url": faults.page("db-refused")[0]}, timeout=60)
         assert refused.status_code == 503, refused.text  # refused, with a reason: not a 500, not accepted
@@ -129,6 +129,9 @@ def test_database_outage_loses_nothing_and_sends_nothing_twice(faults) -> None: 
         assert not faults.dead_letters(article_id), faults.dead_letters(article_id)
         for target in TARGETS:
             assert len(faults.receiver.of(target, article_id)) == 1, (target, article_id)
+    print(f"\ndatabase cut for {OUTAGE_SECONDS}s: {tries} connections refused meanwhile, "
+          f"{_store_waits(faults) - waits_before:.0f} stage tasks put back to wait; "
+          f"{len(ids)} articles published and delivered once to each of {len(TARGETS)} targets")
     assert tries >= 3
     letter = wait_until(lambda: (faults.dead_letters(turns_bad_id) or [None])[0], timeout=120,
                         message="the dead letter of the page that turned 503")
