@@ -53,7 +53,10 @@ def up(
         wait_for_redis(settings.broker_url, process=redis_child.process)
     upgrade_schema()
     for stage in STAGES:
-        children.append(Child(f"worker:{stage}", worker_command(stage), logs / f"worker-{stage}.log", stop_order=2))
+        # A worker stops when its running tasks have finished (Celery's warm shutdown): give it as long as the
+        # longest may take, as the Kubernetes and Compose files do; a second Ctrl-C stops everything at once.
+        children.append(Child(f"worker:{stage}", worker_command(stage), logs / f"worker-{stage}.log", stop_order=2,
+                              grace=settings.task_time_limit + 30.0))
     children.append(Child("scheduler", scheduler_command(data_dir), logs / "scheduler.log", stop_order=1))
     children.append(Child("api", api_command(host, port), logs / "api.log", stop_order=1))
     for child in children:

@@ -58,6 +58,7 @@ class Child:
     restart_at: float | None = None
     backoff: float = 1.0
     stop_order: int = 1
+    grace: float = STOP_GRACE_SECONDS  # how long it may take to stop after SIGTERM before it is killed
 
 
 @dataclass
@@ -66,6 +67,7 @@ class Supervisor:
     env: dict[str, str]
     console: Console = field(default_factory=Console)
     stopping: bool = False
+    force: bool = False  # a second signal while stopping: kill what is left at once
     log: Callable[[str], None] | None = None
 
     def _say(self, message: str) -> None:
@@ -103,6 +105,8 @@ class Supervisor:
 
     def run(self, poll: float = 0.5) -> None:
         def _stop(signum, _frame) -> None:  # noqa: ANN001
+            if self.stopping:
+                self.force = True
             self.stopping = True
 
         previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -111,22 +115,27 @@ class Supervisor:
                 self.check()
                 time.sleep(poll)
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            self.stop()
+            try:
+                self.stop()  # a second Ctrl-C or SIGTERM meanwhile stops what is left at once
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
 
     def stop(self) -> None:
-        self._say("stopping…")
+        """SIGTERM to each group in order; each child gets its ``grace`` to finish (a worker: its running tasks),
+        then SIGKILL; ``force`` (a second signal) kills what is left at once."""
+        self._say("stopping… (once more to stop at once)")
         for order in sorted({child.stop_order for child in self.children}):
             group = [c for c in self.children if c.stop_order == order and c.process and c.process.poll() is None]
             for child in group:
                 child.process.send_signal(signal.SIGTERM)
-            deadline = time.monotonic() + STOP_GRACE_SECONDS
+            started = time.monotonic()
             for child in group:
-                try:
-                    child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    self._say(f"[red]{child.name} did not stop in {STOP_GRACE_SECONDS:.0f}s; killing it[/]")
+                while child.process.poll() is None and not self.force and time.monotonic() < started + child.grace:
+                    time.sleep(0.1)
+                if child.process.poll() is None:
+                    why = "stopping at once" if self.force else f"did not stop in {child.grace:.0f}s"
+                    self._say(f"[red]{child.name} {why}; killing it[/]")
                     os.killpg(child.process.pid, signal.SIGKILL)
                     child.process.wait()
         self._say("all stopped")

@@ -144,8 +144,10 @@ async def ingest_endpoint(request: Request) -> JSONResponse:
     from services.api.console.access import audit, require_operator
 
     principal = await run_in_threadpool(require_operator, request, "ingest.url", None)
-    raw = await request.body()
-    if len(raw) > get_settings().max_body_bytes * 2 + 8192:
+    from services.api.bodies import read_capped
+
+    raw, _size = await read_capped(request, get_settings().max_body_bytes * 2 + 8192)
+    if raw is None:
         return JSONResponse(status_code=413, content={"detail": "request body too large"})
     try:
         body = IngestBody.model_validate_json(raw)

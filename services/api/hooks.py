@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from services.api.bodies import read_capped
 from services.api.console.access import audit, require_operator, require_reader
 from services.hooks import config, intake, jobs
 from services.hooks.actions import NoNul
@@ -39,20 +40,6 @@ _HOOK_BODY_DOC = {
 }
 
 
-async def _read_capped(request: Request, limit: int) -> tuple[bytes | None, int]:
-    """The body, or None once it passes ``limit`` (reading stops there: a huge body is not held)."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        return None, int(declared)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None, size
-        chunks.append(chunk)
-    return b"".join(chunks), size
-
-
 @router.post("/hooks/{hook}", status_code=202, openapi_extra=_HOOK_BODY_DOC,
              responses={200: {"description": "A webhook-id seen before: not acted on again"},
                         400: {"description": "Malformed headers or body"}, 401: {"description": "Bad signature"},
@@ -62,7 +49,7 @@ async def _read_capped(request: Request, limit: int) -> tuple[bytes | None, int]
 async def receive_hook(hook: str, request: Request) -> JSONResponse:
     """An inbound webhook: verified, stored, then queued. 202 with the job id; GET /jobs/{id} tells its state."""
     limit = await run_in_threadpool(intake.limit_for, hook)
-    body, size = await _read_capped(request, limit)
+    body, size = await read_capped(request, limit)
     call = intake.Call(hook=hook, headers={k.lower(): v for k, v in request.headers.items()}, body=body, size=size,
                        remote_addr=request.client.host if request.client else None)
     answer = await run_in_threadpool(intake.receive, call)

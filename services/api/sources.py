@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from shared.settings import get_settings
+from services.api.bodies import body_within, read_capped
 
 router = APIRouter(tags=["sources"])
 
@@ -102,9 +103,7 @@ async def import_sources(request: Request) -> dict[str, Any]:
     from services.ingest.opml import import_opml
 
     principal = await run_in_threadpool(_operator, request, "source.import")
-    body = await request.body()
-    if len(body) > get_settings().max_body_bytes:
-        raise HTTPException(413, "OPML too large")
+    body = await body_within(request, get_settings().max_body_bytes, "OPML too large")
     try:
         result = await run_in_threadpool(import_opml, body)
     except PermanentError as exc:
@@ -149,11 +148,9 @@ async def push_to_source(source_id: int, request: Request, url: str | None = Non
     push_token = settings.ingest_push_token
     if not (push_token and header[:7].lower() == "bearer " and hmac.compare_digest(header[7:].strip(), push_token)):
         await run_in_threadpool(_operator, request, "source.push", f"source {source_id}")
-    body = await request.body()
+    body = await body_within(request, settings.max_body_bytes, f"body exceeds {settings.max_body_bytes} bytes")
     if not body.strip():
         raise HTTPException(422, "empty body")
-    if len(body) > settings.max_body_bytes:
-        raise HTTPException(413, f"body exceeds {settings.max_body_bytes} bytes")
     return await run_in_threadpool(_enqueue_push, source_id, body, url, request.headers.get("content-type"))
 
 
@@ -228,8 +225,8 @@ def websub_verify(source_id: int, request: Request) -> PlainTextResponse:
 async def websub_notify(source_id: int, request: Request) -> JSONResponse:
     from services.ingest.websub import accept_notification
 
-    body = await request.body()
-    if len(body) > get_settings().max_body_bytes:
+    body, _size = await read_capped(request, get_settings().max_body_bytes)  # open to anyone: never held whole
+    if body is None:
         return JSONResponse(status_code=413, content={"accepted": False, "reason": "body too large"})
     signature = request.headers.get("x-hub-signature-256") and f"sha256={request.headers['x-hub-signature-256'].split('=', 1)[-1]}" \
         or request.headers.get("x-hub-signature")

@@ -72,3 +72,36 @@ def test_chinese_words_are_cut_once_for_every_enricher() -> None:
     text = "焦作市解放区召开创建全国文明城市推进会。\n 会议由区委书记主持, 共有120人参加"
     assert "".join(segment.cut(text)) == text
     assert segment.cut(text) == list(jieba.cut(text))  # jieba-rs gives jieba's own words
+
+
+def test_chinese_features_mark_transliterated_runs_and_name_affinity() -> None:
+    from services.enrich.entities import name_affinity, zh_features
+
+    affinity = name_affinity()
+    assert any(f.startswith("TE") or f.startswith("TM") for f in affinity["斯"])  # inside/end of foreign names
+    assert any(f.startswith("LE") for f in affinity["省"])  # the end of places
+    assert "的" not in affinity
+    feats = zh_features("阿拉法特说")
+    assert all("tl" in f and "tlr=4" in f for f in feats[:4])
+    assert "tl" not in feats[4]
+
+
+def test_mention_replacement_keeps_offsets_and_types() -> None:
+    from services.enrich.train.train_ner import replace_mentions
+
+    records = [
+        {"text": "王伟在北京会见李明。", "lang": "zh", "entities": [
+            {"text": "王伟", "type": "PER", "start": 0, "end": 2}, {"text": "北京", "type": "LOC", "start": 3, "end": 5},
+            {"text": "李明", "type": "PER", "start": 7, "end": 9}]},
+        {"text": "张华到上海市。", "lang": "zh", "entities": [
+            {"text": "张华", "type": "PER", "start": 0, "end": 2}, {"text": "上海市", "type": "LOC", "start": 3, "end": 6}]},
+        {"text": "没有名字。", "lang": "zh", "entities": []},
+    ]
+    copies = replace_mentions(records, 3, share=1.0)
+    assert len(copies) == 6 and copies == replace_mentions(records, 3, share=1.0)  # fixed seed
+    names = {"PER": {"王伟", "李明", "张华"}, "LOC": {"北京", "上海市"}}
+    for copy in copies:
+        for entity in copy["entities"]:
+            assert copy["text"][entity["start"]:entity["end"]] == entity["text"]
+            assert entity["text"] in names[entity["type"]]
+    assert {c["text"] for c in copies} - {r["text"] for r in records}  # some names were swapped

@@ -73,7 +73,7 @@ class Up:
 
         wait_until(ready, timeout=240, interval=0.5, message="newswire up with every worker beating")
 
-    def terminate(self, timeout: float = 180.0) -> int:
+    def terminate(self, timeout: float = 600.0) -> int:
         """SIGTERM to ``newswire up`` alone (its children are in sessions of their own): it stops them in order."""
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=timeout)
@@ -145,3 +145,34 @@ def test_sigterm_mid_flow_loses_nothing_and_leaves_no_delivery_half_done(fault_d
             assert client.get(f"/sources/{source_id}").json()["last_error"] is None
         finally:
             up.kill_leftovers()
+
+
+def test_newswire_up_gives_each_child_its_grace_and_a_second_signal_stops_at_once(tmp_path) -> None:  # noqa: ANN001
+    """The supervisor of ``newswire up`` waits for a child as long as its ``grace`` (a worker: the task time limit
+    and 30 s, so a running task finishes instead of being killed and left to the visibility timeout); a second
+    Ctrl-C or SIGTERM while it waits kills what is left at once."""
+    import threading
+
+    from newswire.supervisor import Child, Supervisor
+
+    def child(name: str, on_term: str, grace: float) -> Child:
+        code = (f"import signal, sys, time\nsignal.signal(signal.SIGTERM, {on_term})\nprint('ready', flush=True)\n"
+                "time.sleep(600)\n")
+        return Child(name, [sys.executable, "-c", code], tmp_path / f"{name}.log", grace=grace)
+
+    finishing = child("finishing", "lambda *_: (time.sleep(1), sys.exit(0))", grace=300)  # a warm shutdown
+    stubborn = child("stubborn", "signal.SIG_IGN", grace=3600)
+    said: list[str] = []
+    supervisor = Supervisor([finishing, stubborn], env=dict(os.environ), log=said.append)
+    supervisor.start_all()
+    for one in (finishing, stubborn):
+        wait_until(lambda one=one: "ready" in one.log_path.read_text(), timeout=60, message=f"{one.name} started")
+    stopping = threading.Thread(target=supervisor.stop)
+    stopping.start()
+    wait_until(lambda: finishing.process.poll() is not None, timeout=120, message="the finishing child done")
+    supervisor.force = True  # the second signal
+    stopping.join(timeout=120)
+    assert not stopping.is_alive()
+    assert finishing.process.returncode == 0, said  # it finished its work: not killed
+    assert stubborn.process.returncode == -signal.SIGKILL
+    assert "[red]stubborn stopping at once; killing it[/]" in said, said

@@ -53,6 +53,7 @@ def _generated(route: Route) -> Iterator[bytes]:
 class HostileServer:
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Route] = {}
+        self.requests = 0  # every request, to a route or not
         self.lock = threading.Lock()
         server = self
 
@@ -73,6 +74,7 @@ class HostileServer:
 
             def do_GET(self) -> None:  # noqa: N802
                 with server.lock:
+                    server.requests += 1
                     route = server.routes.get(self.path.split("?", 1)[0])
                     if route is not None:
                         route.hits += 1

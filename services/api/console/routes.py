@@ -356,13 +356,13 @@ def audit_log(request: Request, limit: int = Query(100, ge=1, le=1000), before: 
 # -- actions -----------------------------------------------------------------
 async def _form(request: Request) -> dict[str, Any]:
     """The body as a dict: JSON, or an HTML form (urlencoded; lists kept for repeated keys such as ids)."""
-    raw = await request.body()
-    if len(raw) > 1_000_000:
-        raise HTTPException(413, "request body too large")
+    from services.api.bodies import body_within
+
+    raw = await body_within(request, 1_000_000, "request body too large")
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
             body = json.loads(raw or b"{}")
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
             raise HTTPException(400, f"invalid JSON: {exc}") from exc
         if not isinstance(body, dict):
             raise HTTPException(400, "the body must be a JSON object")
