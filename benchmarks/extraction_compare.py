@@ -42,6 +42,31 @@ def _groups(scorer, rows: list[dict]) -> list[tuple[str, dict]]:  # noqa: ANN001
     return groups
 
 
+def run(scorer, contenders: dict, pages: list[tuple[dict, bytes]]) -> dict[str, list[dict]]:  # noqa: ANN001
+    """Every page to every extractor in turn (which goes first alternates), scored by the shared scorer."""
+    names = list(contenders)
+    rows: dict[str, list[dict]] = {name: [] for name in names}
+    for index, (record, html) in enumerate(pages):
+        for name in names if index % 2 == 0 else reversed(names):
+            out, err, seconds, cpu = scorer.call(contenders[name], html, record.get("url"), 60, True)
+            row = scorer.score_page(record, out if not err else {}, False)
+            row.update(seconds=seconds, cpu_seconds=cpu)
+            if err:
+                row["error"] = err
+            rows[name].append(row)
+    return rows
+
+
+def print_speed(summaries: dict, anchor: str, label: str = "speed") -> float | None:
+    """Print and return the ratio of pages per CPU second, ours / the anchor's, from one run's summaries."""
+    ours_rate = summaries["newswire"]["all"]["pages_per_cpu_s"]
+    anchor_rate = summaries[anchor]["all"]["pages_per_cpu_s"]
+    ratio = ours_rate / anchor_rate if ours_rate and anchor_rate else None
+    print(f"{label}: newswire {ours_rate:.1f} pages per CPU second, {anchor} {anchor_rate:.1f}: ratio {ratio:.2f}x"
+          if ratio else f"{label}: not measured")
+    return ratio
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(SHARED_EVAL / "extraction" / "dev"))
@@ -61,16 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     for extract in contenders.values():
         scorer.call(extract, htmls[0], pages[0].get("url"), 60, True)
 
-    rows: dict[str, list[dict]] = {name: [] for name in contenders}
     names = list(contenders)
-    for index, (rec, html) in enumerate(zip(pages, htmls)):
-        for name in names if index % 2 == 0 else reversed(names):
-            out, err, seconds, cpu = scorer.call(contenders[name], html, rec.get("url"), 60, True)
-            row = scorer.score_page(rec, out if not err else {}, False)
-            row.update(seconds=seconds, cpu_seconds=cpu)
-            if err:
-                row["error"] = err
-            rows[name].append(row)
+    rows = run(scorer, contenders, list(zip(pages, htmls)))
 
     summaries = {}
     for name in names:
@@ -78,11 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         summaries[name] = dict(groups)
         scorer.print_table(f"extractor: {name}   data: {args.data}   pages: {len(pages)}", groups)
         print()
-    ours_rate = summaries["newswire"]["all"]["pages_per_cpu_s"]
-    anchor_rate = summaries[args.anchor]["all"]["pages_per_cpu_s"]
-    ratio = ours_rate / anchor_rate if ours_rate and anchor_rate else None
-    print(f"speed: newswire {ours_rate:.1f} pages per CPU second, {args.anchor} {anchor_rate:.1f}: "
-          f"ratio {ratio:.2f}x" if ratio else "speed: not measured")
+    ratio = print_speed(summaries, args.anchor)
     if args.json:
         Path(args.json).write_text(json.dumps({"summaries": summaries, "speed_ratio": ratio}, indent=1,
                                               ensure_ascii=False, default=str), encoding="utf-8")

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.extraction_compare import SHARED_EVAL, _groups, _load  # noqa: E402
+from benchmarks.extraction_compare import SHARED_EVAL, _groups, _load, print_speed, run  # noqa: E402
 
 # Pages without a saved metadata language: the file name says it.
 LANG_BY_NAME = {"arabic": "ar", "burmese": "my", "chinese": "zh", "japanese": "ja", "latvian": "lv",
@@ -127,20 +127,6 @@ def load_feed_entries(folder: Path = FEEDS) -> list[tuple[dict, bytes]]:
     return pages
 
 
-def run(scorer, contenders: dict, pages: list[tuple[dict, bytes]]) -> dict[str, list[dict]]:  # noqa: ANN001
-    names = list(contenders)
-    rows: dict[str, list[dict]] = {name: [] for name in names}
-    for index, (record, html) in enumerate(pages):
-        for name in names if index % 2 == 0 else reversed(names):
-            out, err, seconds, cpu = scorer.call(contenders[name], html, record.get("url"), 60, True)
-            row = scorer.score_page(record, out if not err else {}, False)
-            row.update(seconds=seconds, cpu_seconds=cpu)
-            if err:
-                row["error"] = err
-            rows[name].append(row)
-    return rows
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--newspaper4k", required=True, type=Path,
@@ -188,14 +174,10 @@ def main(argv: list[str] | None = None) -> int:
         scorer.print_table(f"extractor: {name}   data: feed entry bodies (keep the story whole)   pages: "
                            f"{len(feed_pages)}   rejected: {errors}", groups)
         print()
-    ours_rate = summaries["newswire"]["all"]["pages_per_cpu_s"]
-    anchor_rate = summaries[args.anchor]["all"]["pages_per_cpu_s"]
-    ratio = ours_rate / anchor_rate if ours_rate and anchor_rate else None
-    print(f"speed on newspaper4k's pages: newswire {ours_rate:.1f} pages per CPU second, {args.anchor} {anchor_rate:.1f}: "
-          f"ratio {ratio:.2f}x" if ratio else "speed: not measured")
+    ratio = print_speed(summaries, args.anchor, "speed on newspaper4k's pages")
     if args.json:
-        Path(args.json).write_text(json.dumps({"summaries": summaries, "rows": rows, "feed_rows": feed_rows, "speed_ratio": ratio}, indent=1,
-                                              ensure_ascii=False, default=str), encoding="utf-8")
+        found = {"summaries": summaries, "rows": rows, "feed_rows": feed_rows, "speed_ratio": ratio}
+        Path(args.json).write_text(json.dumps(found, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
     return 0
 
 

@@ -42,6 +42,15 @@ def sanitize_html(html: str) -> str:
     )
 
 
+# What XML 1.0 cannot carry (C0 controls but tab, newline and return; U+FFFE, U+FFFF). One in a title (from the
+# page, or from a JSON-LD string's \u0001) would make every Atom and RSS feed the article is in unreadable.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(value: str | None) -> str | None:
+    return _NOT_XML.sub("", value) if value else value
+
+
 def parse(text: str) -> HtmlElement:
     """Parse decoded text with lxml's HTML parser (libxml2); a page with no markup still gets a <body>.
 
@@ -177,7 +186,7 @@ def extract(raw: bytes, url: str | None = None, http_charset: str | None = None)
     body = content.extract_body(root, meta.title)
     engine = f"newswire-clean {EXTRACTOR_VERSION}"
     if not body.lines and not decode.reads_as_mojibake(decoded.text):
-        body = _second_engine(decoded.text)  # never on garbled text: our reader's refusal stands there
+        body = _second_engine(trim_attributes(decoded.text))  # never on garbled text: our refusal stands there
         engine += " (trafilatura fallback)"
     if not body.lines:
         raise ExtractionError(f"no article text found in {url or 'the page'}")
@@ -194,21 +203,21 @@ def extract(raw: bytes, url: str | None = None, http_charset: str | None = None)
     lead_image = meta.lead_image or (images[0].url if images else None)
     verdict = quality.judge(text, len(meta.page_text), body.link_density, decoded.replaced)
     return CleanPart(
-        title=title,
-        text=text,
-        html=render_html(blocks, images, {
+        title=xml_text(title),
+        text=xml_text(text),
+        html=xml_text(render_html(blocks, images, {
             line: [(anchor, target) for anchor, href in found if (target := metadata.web_url(url, href))]
             for line, found in body.links.items()
-        }),
-        authors=meta.authors,
+        })),
+        authors=[xml_text(name) for name in meta.authors],
         published=meta.published,
-        site_name=meta.site_name,
+        site_name=xml_text(meta.site_name),
         canonical_url=meta.canonical_url if meta.canonical_url and meta.canonical_url != url else None,
         extractor=engine,
-        source_name=meta.source_name,
-        summary=meta.summary,
+        source_name=xml_text(meta.source_name),
+        summary=xml_text(meta.summary),
         lead_image=lead_image,
-        images=images,
+        images=[Image(url=image.url, caption=xml_text(image.caption)) for image in images],
         charset=decoded.charset,
         charset_reason=decoded.reason,
         charset_tried=decoded.tried,

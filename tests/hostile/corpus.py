@@ -67,6 +67,31 @@ def xss_problems(html: str) -> list[str]:
     return problems
 
 
+def feed_problems(part: Any, url: str) -> list[str]:
+    """The article as the public feeds publish it (services/publish/formats/feeds.py): Atom and RSS must parse as
+    XML (one character XML cannot carry would break the whole feed for every reader), JSON Feed must serialise."""
+    from datetime import datetime, timezone
+
+    from lxml import etree
+
+    from services.publish.formats.feeds import Channel, atom_feed, json_feed, rss_feed
+
+    item = {"id": "00000000-0000-0000-0000-000000000001", "version": 1, "url": url,
+            "canonical_url": part.canonical_url or url, "title": part.title, "text": part.text, "html": part.html,
+            "authors": part.authors, "published": part.published.isoformat() if part.published else None,
+            "summary": part.summary, "lead_image": part.lead_image, "updated": datetime.now(timezone.utc).isoformat()}
+    problems = []
+    channel = Channel("all", "Newswire", "http://127.0.0.1:8000")
+    for name, render in (("Atom", lambda: atom_feed([item], base_url=channel.base_url, updated=None)),
+                         ("RSS", lambda: rss_feed([item], channel=channel, updated=None))):
+        try:
+            etree.fromstring(render())
+        except etree.XMLSyntaxError as exc:
+            problems.append(f"the {name} feed is not well-formed: {exc}")
+    json.dumps(json_feed([item], base_url=channel.base_url))
+    return problems
+
+
 # -- bodies -------------------------------------------------------------------------------------------------
 ARTICLE_PARAGRAPHS = [
     "The city council approved the new transport plan on Tuesday after a long debate that lasted well into the "
@@ -167,6 +192,11 @@ def body_of(spec: Any) -> bytes:
         return gzip.compress(body_of(spec["gzip"]), mtime=0)
     if "deflate" in spec:
         return zlib.compress(body_of(spec["deflate"]))
+    if "attributes" in spec:  # " a0="0" a1="1" ...": that many distinct attributes (for one start tag)
+        quote = spec.get("quote", '"')
+        return "".join(f" a{n}={quote}{n}{quote}" for n in range(int(spec["attributes"]))).encode()
+    if "recode" in spec:  # UTF-8 bytes of a spec, encoded again in another charset
+        return body_of(spec["of"]).decode("utf-8").encode(spec["recode"])
     if "mojibake" in spec:  # text encoded in one charset, read as another, encoded again (what broken CMSs store)
         inner = body_of(spec["mojibake"])
         return inner.decode(spec.get("read_as", "cp1252"), "replace").encode("utf-8")

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.errors import NewswireError
-from tests.hostile.corpus import unsafe_url, xss_problems
+from tests.hostile.corpus import feed_problems, unsafe_url, xss_problems
 
 EXAMPLES = int(os.environ.get("NEWSWIRE_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, print_blob=True,
@@ -80,6 +80,8 @@ def pages(draw) -> bytes:  # noqa: ANN001
 def check_article(part) -> None:  # noqa: ANN001
     problems = xss_problems(part.html)
     assert not problems, f"unsafe sanitised HTML: {problems}\n{part.html[:2000]}"
+    problems = feed_problems(part, "https://news.example/2026/story.html")
+    assert not problems, problems
     for url in [part.canonical_url, part.lead_image, *(image.url for image in part.images)]:
         assert not unsafe_url(url, {"http", "https"}), url
 

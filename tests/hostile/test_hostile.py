@@ -29,7 +29,7 @@ import pytest
 from shared.errors import NewswireError
 from tests.api.conftest import api_env, fresh_database  # noqa: F401  (fixtures: a database of the module's own)
 from tests.console.conftest import console_env  # noqa: F401
-from tests.hostile.corpus import body_of, load_cases, rss, unsafe_url, xss_problems
+from tests.hostile.corpus import body_of, feed_problems, load_cases, rss, unsafe_url, xss_problems
 from tests.hostile.server import HostileServer, Route, can_bind
 
 CASES = load_cases()
@@ -144,6 +144,8 @@ def _clean(raw: bytes, url: str | None, charset: str | None) -> Any:
 def _check_article(part: Any, where: str) -> None:
     problems = xss_problems(part.html)
     assert not problems, f"{where}: unsafe sanitised HTML: {problems}\n{part.html[:2000]}"
+    problems = feed_problems(part, "https://news.example/2026/story.html")
+    assert not problems, f"{where}: {problems}"
     for name in ("canonical_url", "lead_image"):
         assert not unsafe_url(getattr(part, name), {"http", "https"}), f"{where}: {name} {getattr(part, name)!r}"
     for image in part.images:

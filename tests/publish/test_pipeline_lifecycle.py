@@ -32,10 +32,17 @@ def test_operator_retraction_reaches_the_webhook_through_the_workers(pipeline, s
     body = Webhook(WEBHOOK_SECRET).verify(second.body, second.headers)
     assert body["type"] == "article.retracted" and body["lifecycle_note"] == "legal request"
     assert second.headers["webhook-id"] == first.headers["webhook-id"] + "_retract"
-    explained = pipeline.client.get(f"{pipeline.api_url}/articles/{article_id}/explain", timeout=10).json()
-    [decision] = explained["versions"][0]["targets"]
-    assert decision["target"] == "webhook" and decision["decision"] == "send"
-    assert {d["event"]: d["status"] for d in decision["deliveries"]} == {"publish": "delivered",
-                                                                         "retract": "delivered"}
+
+    def decision() -> dict:
+        explained = pipeline.client.get(f"{pipeline.api_url}/articles/{article_id}/explain", timeout=10).json()
+        [made] = explained["versions"][0]["targets"]
+        return made
+
+    # The receiver has the request before the worker records its answer: wait for the record.
+    wait_until(lambda: {d["event"]: d["status"] for d in decision()["deliveries"]}.get("retract") == "delivered",
+               timeout=30, message="retraction recorded as delivered")
+    made = decision()
+    assert made["target"] == "webhook" and made["decision"] == "send"
+    assert {d["event"]: d["status"] for d in made["deliveries"]} == {"publish": "delivered", "retract": "delivered"}
     feed = httpx.get(f"{pipeline.api_url}/feeds/all.atom", timeout=10)
     assert f'ref="urn:uuid:{article_id}"'.encode() in feed.content
