@@ -5,10 +5,12 @@ through ``publish.drain`` tasks: batch claims, Standard Webhooks signing with tw
 through the guarded HTTP client, attempt log and status per delivery. The rows (articles, versions,
 deliveries) are written in bulk beforehand and not timed. The bare loop posts the same bodies (no signature,
 nothing stored) with one keep-alive ``httpx.Client`` from a process of its own, as many requests in flight as
-the target's concurrency: like with like. ``bare_sequential_per_s`` is the same loop one request at a time in
-the bench's own process (the figure this bench printed before 2026-11-29), for comparison. All hit the same
-local receiver (in the bench's process), which counts every webhook-id it receives: ``duplicates`` is how many
-deliveries it got more than once.
+the target's concurrency: like with like. It runs twice, right before the engine and right after it, and
+``bare_per_s`` counts both (``bare_before_per_s``, ``bare_after_per_s`` apart): on a shared machine the load
+drifts within a run, and bracketing keeps the drift from favouring either side. ``bare_sequential_per_s`` is
+the same loop one request at a time in the bench's own process (the figure this bench printed before
+2026-11-29), for comparison. All hit the same local receiver (in the bench's process), which counts every
+webhook-id it receives: ``duplicates`` is how many deliveries it got more than once.
 """
 
 from __future__ import annotations
@@ -206,9 +208,7 @@ def run_publish_bench(deliveries: int = 20000, concurrency: int = 8, database_ur
             # The very bodies the engine sends: the document with its event (the engine adds the signatures).
             bodies = [render("json", Outgoing("", "publish", {**doc, "event": "publish"}))[0] for doc in documents]
             say(f"bare httpx loop, {concurrency} in flight, own process ...")
-            bare_seconds, bare_cpu = _bare_process(receiver.url + "/bare", bodies, concurrency, workdir)
-            say("bare httpx loop, one after the other, in this process ...")
-            sequential_seconds = _bare_loop(receiver.url + "/bare", bodies)
+            bare_before, bare_cpu_before = _bare_process(receiver.url + "/bare", bodies, concurrency, workdir)
             say("starting a publish worker ...")
             pipeline = EmbeddedPipeline(redis_url=redis_url, database_url=database_url, env=env, stages=("publish",),
                                         api=False, workdir=workdir / "pipeline")
@@ -245,7 +245,17 @@ def run_publish_bench(deliveries: int = 20000, concurrency: int = 8, database_ur
             with receiver.lock:
                 duplicates = sum(count - 1 for count in receiver.ids.values() if count > 1)
                 received = len(receiver.ids)
+            pipeline.stop()
+            pipeline = None
+            # The bare loop again, right after the engine: the machine is shared and its load drifts within a run;
+            # the bare figure is both runs together (one before the engine, one after), so drift biases neither side.
+            say(f"bare httpx loop again, {concurrency} in flight, own process ...")
+            bare_after, bare_cpu_after = _bare_process(receiver.url + "/bare", bodies, concurrency, workdir)
+            say("bare httpx loop, one after the other, in this process ...")
+            sequential_seconds = _bare_loop(receiver.url + "/bare", bodies)
         deliveries_per_s = deliveries / engine_seconds
+        bare_seconds = (bare_before + bare_after) / 2
+        bare_cpu = (bare_cpu_before + bare_cpu_after) / 2
         bare_per_s = deliveries / bare_seconds
         return {
             "deliveries": deliveries,
@@ -256,6 +266,8 @@ def run_publish_bench(deliveries: int = 20000, concurrency: int = 8, database_ur
             "received": received,
             "engine_seconds": round(engine_seconds, 2),
             "bare_seconds": round(bare_seconds, 2),
+            "bare_before_per_s": round(deliveries / bare_before, 1),
+            "bare_after_per_s": round(deliveries / bare_after, 1),
             "bare_sequential_per_s": round(deliveries / sequential_seconds, 1),
             # CPU per delivery on the sending side (the publish worker's processes / the bare loop's process):
             # steadier than the rates on a shared machine.

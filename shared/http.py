@@ -369,14 +369,47 @@ def _core_url(url: str) -> tuple[httpcore.URL, bytes]:
                         target=parsed.raw_path), parsed.netloc
 
 
+class Connections:
+    """Keep-alive connections of one thread's POSTs, one per origin, through the same guard (backend, TLS
+    context, timeouts, keep-alive expiry) as the shared pool: for a sender thread that posts to one target
+    request after request (the publish engine's). The shared pool, for every request, takes its lock, queues
+    the request, wakes it with an Event and polls each idle connection's socket; a connection of one's own
+    costs a third less CPU per POST. The owner closes it when its thread is done."""
+
+    def __init__(self) -> None:
+        self._open: dict[tuple, httpcore.HTTPConnection] = {}
+
+    def get(self, target: httpcore.URL, pool: httpcore.ConnectionPool, *,
+            fresh: bool = False) -> httpcore.HTTPConnection:
+        origin = target.origin
+        key = (id(pool), origin.scheme, origin.host, origin.port)  # the pool stands for the guard's settings
+        connection = self._open.get(key)
+        if connection is not None and (fresh or connection.is_closed() or connection.has_expired()):
+            connection.close()
+            connection = None
+        if connection is None:
+            connection = httpcore.HTTPConnection(origin, ssl_context=pool._ssl_context,
+                                                 keepalive_expiry=pool._keepalive_expiry, http1=True, http2=False,
+                                                 retries=0, network_backend=pool._network_backend)
+            self._open[key] = connection
+        return connection
+
+    def close(self) -> None:
+        for connection in self._open.values():
+            connection.close()
+        self._open.clear()
+
+
 def post(url: str, *, content: bytes, headers: Mapping[str, str], max_bytes: int, timeout: float | None = None,
-         settings: Settings | None = None) -> Response:
+         settings: Settings | None = None, connections: Connections | None = None) -> Response:
     """One POST, redirects not followed, through the same guarded connection pool (and so the same address
     checks, timeouts and keep-alive) as :func:`request`, with the same bounded body and total deadline.
 
     It speaks to httpcore (httpx's own transport) directly: about half the Python work per request of going
     through ``httpx.Client`` (request model, auth and redirect flows, cookies), which is what the publish
-    engine's hot path pays per delivery. No Accept-Encoding is sent: answers come back as they are."""
+    engine's hot path pays per delivery. No Accept-Encoding is sent: answers come back as they are.
+    With ``connections`` (a sending thread's own), the request goes on that thread's connection to the origin
+    instead of through the shared pool."""
     settings = settings or get_settings()
     _check_url(url)
     _client(settings)
@@ -395,22 +428,34 @@ def post(url: str, *, content: bytes, headers: Mapping[str, str], max_bytes: int
     extensions = {"timeout": {"connect": timeouts.connect, "read": timeouts.read, "write": timeouts.write,
                               "pool": timeouts.pool}}
     try:
-        with _Deadline(deadline), pool.stream("POST", target, headers=request_headers, content=content,
-                                              extensions=extensions) as response:
-            found = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in response.headers}
-            declared = found.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes and "content-encoding" not in found:
-                raise TooLargeError(f"body of {declared} bytes exceeds the limit of {max_bytes} bytes")
-            body = _read_limited(response.iter_stream(), found.get("content-encoding", "identity"), max_bytes,
-                                 deadline, url)
-            return Response(url=url, status_code=response.status, headers=found, content=body,
-                            elapsed=time.monotonic() - started)
+        if connections is None:
+            return _post_on(pool, target, request_headers, content, extensions, url, max_bytes, deadline, started)
+        try:
+            return _post_on(connections.get(target, pool), target, request_headers, content, extensions, url,
+                            max_bytes, deadline, started)
+        except httpcore.ConnectionNotAvailable:  # it closed between the check and the request: nothing was sent
+            return _post_on(connections.get(target, pool, fresh=True), target, request_headers, content, extensions,
+                            url, max_bytes, deadline, started)
     except httpcore.TimeoutException as exc:
         raise FetchTimeoutError(f"POST {url} timed out ({type(exc).__name__})") from exc
     except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.ConnectionNotAvailable) as exc:
         raise ConnectError(f"POST {url} failed: {exc or type(exc).__name__}") from exc
     except (httpcore.UnsupportedProtocol, UnicodeEncodeError) as exc:
         raise InvalidURLError(f"invalid URL {url[:200]}: {exc}") from exc
+
+
+def _post_on(via: httpcore.ConnectionPool | httpcore.HTTPConnection, target: httpcore.URL, request_headers: list,
+             content: bytes, extensions: dict, url: str, max_bytes: int, deadline: float, started: float) -> Response:
+    with _Deadline(deadline), via.stream("POST", target, headers=request_headers, content=content,
+                                         extensions=extensions) as response:
+        found = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in response.headers}
+        declared = found.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes and "content-encoding" not in found:
+            raise TooLargeError(f"body of {declared} bytes exceeds the limit of {max_bytes} bytes")
+        body = _read_limited(response.iter_stream(), found.get("content-encoding", "identity"), max_bytes,
+                             deadline, url)
+        return Response(url=url, status_code=response.status, headers=found, content=body,
+                        elapsed=time.monotonic() - started)
 
 
 def fetch(url: str, *, accept: str | None = None, settings: Settings | None = None, **kwargs) -> Response:  # noqa: ANN003
@@ -425,4 +470,4 @@ def close_clients() -> None:
     _pools.clear()
 
 
-__all__: Iterable[str] = ["Response", "address_refusal", "fetch", "post", "request", "parse_retry_after"]
+__all__: Iterable[str] = ["Connections", "Response", "address_refusal", "fetch", "post", "request", "parse_retry_after"]

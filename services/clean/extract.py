@@ -186,7 +186,7 @@ def extract(raw: bytes, url: str | None = None, http_charset: str | None = None)
     body = content.extract_body(root, meta.title)
     engine = f"newswire-clean {EXTRACTOR_VERSION}"
     if not body.lines and not decode.reads_as_mojibake(decoded.text):
-        body = _second_engine(decoded.text)  # never on garbled text: our reader's refusal stands there
+        body = _second_engine(trim_attributes(decoded.text))  # never on garbled text: our refusal stands there
         engine += " (trafilatura fallback)"
     if not body.lines:
         raise ExtractionError(f"no article text found in {url or 'the page'}")

@@ -192,6 +192,11 @@ def body_of(spec: Any) -> bytes:
         return gzip.compress(body_of(spec["gzip"]), mtime=0)
     if "deflate" in spec:
         return zlib.compress(body_of(spec["deflate"]))
+    if "attributes" in spec:  # " a0="0" a1="1" ...": that many distinct attributes (for one start tag)
+        quote = spec.get("quote", '"')
+        return "".join(f" a{n}={quote}{n}{quote}" for n in range(int(spec["attributes"]))).encode()
+    if "recode" in spec:  # UTF-8 bytes of a spec, encoded again in another charset
+        return body_of(spec["of"]).decode("utf-8").encode(spec["recode"])
     if "mojibake" in spec:  # text encoded in one charset, read as another, encoded again (what broken CMSs store)
         inner = body_of(spec["mojibake"])
         return inner.decode(spec.get("read_as", "cp1252"), "replace").encode("utf-8")

@@ -145,3 +145,37 @@ def test_post_through_the_same_guards(site) -> None:  # noqa: ANN001
     with pytest.raises(InvalidURLError):
         http.post("ftp://example.com/", content=b"{}", headers={}, max_bytes=1000, settings=settings())
     assert site.routes[busy.split(str(site.port))[1]].hits == 1
+
+
+def test_post_on_a_threads_own_connections(site) -> None:  # noqa: ANN001
+    """http.post with a sending thread's own Connections: kept alive from one POST to the next, a new one after
+    the server closed it, and the same refused addresses, body limit and read timeout as through the pool."""
+    ok = site.add(f"/ok/{uuid.uuid4().hex}", "ok", headers={"Content-Type": "text/plain"})
+    closing = site.add(f"/bye/{uuid.uuid4().hex}", "bye", headers={"Content-Type": "text/plain", "Connection": "close"})
+    connections = http.Connections()
+    try:
+        assert http.post(ok, content=b"{}", headers={}, max_bytes=1000, settings=settings(),
+                         connections=connections).content == b"ok"
+        [kept] = connections._open.values()
+        assert http.post(ok, content=b"{}", headers={}, max_bytes=1000, settings=settings(),
+                         connections=connections).status_code == 200
+        assert list(connections._open.values()) == [kept]  # the same connection, kept alive
+        assert http.post(closing, content=b"{}", headers={}, max_bytes=1000, settings=settings(),
+                         connections=connections).content == b"bye"
+        assert http.post(ok, content=b"{}", headers={}, max_bytes=1000, settings=settings(),
+                         connections=connections).content == b"ok"  # on a new connection: the old one was closed
+        assert kept.is_closed()
+        with pytest.raises(BlockedAddressError):  # the cached connection is not reused under another policy
+            http.post(ok, content=b"{}", headers={}, max_bytes=1000, settings=settings(allow_private_networks="0"),
+                      connections=connections)
+        big = site.add(f"/big/{uuid.uuid4().hex}", b"x" * 200_000)
+        with pytest.raises(TooLargeError):
+            http.post(big, content=b"{}", headers={}, max_bytes=64 * 1024, settings=settings(), connections=connections)
+        slow = site.add(f"/slow/{uuid.uuid4().hex}", "late", delay=2)
+        with pytest.raises(FetchTimeoutError):
+            http.post(slow, content=b"{}", headers={}, max_bytes=1000, settings=settings(), connections=connections)
+        assert http.post(ok, content=b"{}", headers={}, max_bytes=1000, settings=settings(),
+                         connections=connections).content == b"ok"
+    finally:
+        connections.close()
+    assert not connections._open

@@ -34,6 +34,7 @@ from typing import Annotated, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared import http
 from shared.settings import Settings, get_settings
 from services.publish.targets import feed, files, webhook, wordpress
 from services.publish.targets.base import Outgoing, Rule, SendError, Sent, TargetBase
@@ -83,7 +84,10 @@ def configured_targets() -> dict[str, TargetBase]:
     return load_targets()
 
 
-def send(target: TargetBase, outgoing: Outgoing) -> Sent:
+def send(target: TargetBase, outgoing: Outgoing, connections: http.Connections | None = None) -> Sent:
+    """Send one delivery; ``connections``: the sending thread's own keep-alive connections (webhooks use them)."""
+    if connections is not None and isinstance(target, WebhookTarget):
+        return webhook.send(target, outgoing, connections)
     return SENDERS[target.kind](target, outgoing)  # type: ignore[attr-defined]
 
 

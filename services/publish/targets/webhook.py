@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import os
 from datetime import datetime, timezone
 from functools import lru_cache
+from math import floor
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
-from standardwebhooks.webhooks import Webhook
 
 from shared import http
 from shared.errors import FetchError
@@ -66,21 +67,29 @@ class WebhookTarget(TargetBase):
 
 
 @lru_cache(maxsize=256)
-def _signer(secret: str) -> Webhook:
-    return Webhook(secret)
+def _key(secret: str) -> bytes:
+    """The raw HMAC key of a whsec_ secret, decoded as the standardwebhooks library decodes it."""
+    return base64.b64decode(secret[len("whsec_"):] + "==")
 
 
 def sign_headers(secrets: list[str], message_id: str, body: bytes, when: datetime | None = None) -> dict[str, str]:
+    """Standard Webhooks v1: base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}")), one per secret.
+
+    The same signatures as ``standardwebhooks.Webhook(secret).sign`` (the receivers in our tests verify them with
+    that library), computed with one C call per secret on the body's bytes: the library decodes the body to text
+    and encodes it back once per secret, which was a tenth of a delivery's CPU."""
     when = when or datetime.now(timezone.utc)
-    text = body.decode("utf-8")
+    timestamp = str(floor(when.replace(tzinfo=timezone.utc).timestamp() if when.tzinfo is None else when.timestamp()))
+    signed = b"%s.%s.%s" % (message_id.encode("utf-8"), timestamp.encode("ascii"), body)
     return {
         "webhook-id": message_id,
-        "webhook-timestamp": str(int(when.timestamp())),
-        "webhook-signature": " ".join(_signer(secret).sign(message_id, when, text) for secret in secrets),
+        "webhook-timestamp": timestamp,
+        "webhook-signature": " ".join(
+            "v1," + base64.b64encode(hmac.digest(_key(secret), signed, "sha256")).decode("ascii") for secret in secrets),
     }
 
 
-def send(target: WebhookTarget, outgoing: Outgoing) -> Sent:
+def send(target: WebhookTarget, outgoing: Outgoing, connections: http.Connections | None = None) -> Sent:
     """POST once. Returns what came back; raises SendError saying whether a retry may help."""
     from services.publish.formats import render
 
@@ -88,7 +97,7 @@ def send(target: WebhookTarget, outgoing: Outgoing) -> Sent:
     headers = {**target.headers, **sign_headers(target.secrets, outgoing.key, body), "content-type": content_type}
     try:
         response = http.post(target.endpoint, content=body, headers=headers, max_bytes=64 * 1024,
-                             timeout=target.timeout)
+                             timeout=target.timeout, connections=connections)
     except FetchError as exc:
         raise SendError(exc.reason, transient=exc.transient) from exc
     check_status(f"POST {target.endpoint}", response.status_code, response.content,
