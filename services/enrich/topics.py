@@ -79,10 +79,11 @@ class Model:
         # A model may be trained on finer classes than IPTC's (THUCNews' 财经, 房产 and 股票 are all
         # economy): ``iptc`` maps each class to its code, and the codes' probabilities are the sums.
         self.codes = data["iptc"].tolist() if "iptc" in data.files else self.classes
-        # Optionally a second linear model over the same terms (NB-weighted one-vs-rest logistic regression,
-        # Wang & Manning 2012): the two models' probabilities are averaged.
-        self.coef_nb = data["coef_nb"].astype(np.float64) if "coef_nb" in data.files else None
-        self.intercept_nb = data["intercept_nb"].astype(np.float64) if "coef_nb" in data.files else None
+        # Optionally more linear models over the same terms, their probabilities averaged with the first:
+        # ``_nb`` an NB-weighted one-vs-rest logistic regression (Wang & Manning 2012), ``_mnb`` a multinomial
+        # naive Bayes (log priors and log term probabilities).
+        self.more = [(data["coef" + suffix].astype(np.float64), data["intercept" + suffix].astype(np.float64))
+                     for suffix in ("_nb", "_mnb") if "coef" + suffix in data.files]
 
     def scores(self, terms: list[str]) -> dict[str, float]:
         index = self.index
@@ -92,8 +93,9 @@ class Model:
         values = (1.0 + np.log(tf)) * self.idf[cols]  # sublinear tf x idf
         values /= np.linalg.norm(values) or 1.0
         probabilities = _softmax(self.intercept + self.coef[:, cols] @ values)
-        if self.coef_nb is not None:
-            probabilities = (probabilities + _softmax(self.intercept_nb + self.coef_nb[:, cols] @ values)) / 2
+        for coef, intercept in self.more:
+            probabilities = probabilities + _softmax(intercept + coef[:, cols] @ values)
+        probabilities /= 1 + len(self.more)
         scores: dict[str, float] = {}
         for code, p in zip(self.codes, probabilities):
             scores[code] = scores.get(code, 0.0) + float(p)

@@ -103,12 +103,12 @@ def main() -> None:
     parser.add_argument("--c2", type=float, default=0.01)
     parser.add_argument("--minfreq", type=float, default=1)
     parser.add_argument("--copies", type=int, default=None,
-                        help="mention-replaced copies of the sentences with entities (default: 3 for zh, 0 for en)")
+                        help="mention-replaced copies of the sentences with entities (default: 5 for zh, 0 for en)")
     parser.add_argument("--out", type=Path, default=MODELS)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     for lang in args.lang or ["zh", "en"]:
-        copies = args.copies if args.copies is not None else 3 if lang == "zh" else 0
+        copies = args.copies if args.copies is not None else 5 if lang == "zh" else 0
         train(args.train, lang, args.out / f"ner_{lang}.crfsuite", args.c1, args.c2, args.iterations, args.minfreq,
               copies)
 
