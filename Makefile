@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml constraints.txt
 run: install
 	$(BIN)/newswire up
 
+# The whole suite; the fault rehearsals run alongside the rest (tests/lanes.sh says how).
 test: install
-	$(BIN)/python -m pytest -q
+	tests/lanes.sh $(BIN)/python
 
 test-pipeline: install
 	$(BIN)/python -m pytest -q -m pipeline

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     ingest_full_text: str = "auto"  # auto (fetch the link when the feed has only a summary), always, never
     ingest_max_items: int = 1000  # new items taken from one fetch of a source; the rest on the next poll, soon
     ingest_drop_dir: Path | None = None  # a folder whose files are ingested (kind "dir" sources can name others)
+    # Folders (comma-separated) under which sources added over the API (POST /sources, OPML import) may read local
+    # files; the drop folder is always one. Empty: none, so an API token cannot make Newswire read /etc/passwd.
+    # The CLI, run by someone who can read the files anyway, may add any path.
+    ingest_local_roots: str = ""
     ingest_websub_callback: str | None = None  # public base URL hubs call back (default NEWSWIRE_PUBLIC_URL)
     ingest_websub_lease: int = 7 * 24 * 3600  # lease asked of hubs; renewed before it ends
     ingest_push_token: str | None = None  # if set, POST /sources/{id}/push needs "Authorization: Bearer <it>"
@@ -157,6 +161,14 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return "postgresql+psycopg://" + url[len(prefix):]
         return url
+
+    def local_source_roots(self) -> list[Path]:
+        """The folders under which API-added file and folder sources may read (resolved)."""
+        roots = [Path(part.strip()).expanduser().resolve() for part in self.ingest_local_roots.split(",")
+                 if part.strip()]
+        if self.ingest_drop_dir:
+            roots.append(Path(self.ingest_drop_dir).expanduser().resolve())
+        return roots
 
     def private_networks_allowed(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network] | bool:
         """True allows every address; a list allows those networks only; False allows none."""

@@ -169,7 +169,6 @@ class StageTask(Task):
             raise exc
         if broker_unreachable(exc):
             raise exc  # not a retry nor a dead letter: the message goes back (see __call__)
-        settings = get_settings()
         attempts = self.tries + 1
         if store_unavailable(exc):
             self.wait_for_store(exc)
@@ -189,6 +188,8 @@ class StageTask(Task):
             record_dead_letter(stage=self.stage, task=self.name, payload=message, error=exc, attempts=attempts)
         except Exception as store_exc:  # noqa: BLE001
             # The store is down: keep the message alive rather than lose it.
+            if store_unavailable(store_exc):
+                self.wait_for_store(store_exc)  # a wait, not one more of its retries
             log.error("cannot write dead letter (%s); keeping the message", store_exc)
             raise self.retry(exc=store_exc, countdown=backoff_seconds(min(self.request.retries, 8)), max_retries=None)
 

@@ -82,7 +82,7 @@ def add_source(body: SourceBody, request: Request) -> dict[str, Any]:
 
     principal = _operator(request, "source.add", body.url)
     source = _call(sources.add, body.url, kind=body.kind, name=body.name, interval=body.interval,
-                   options=body.options)
+                   options=body.options, remote=True)
     _audit(principal, "source.add", f"source {source['id']}", {"url": body.url})
     return source
 
@@ -105,7 +105,7 @@ async def import_sources(request: Request) -> dict[str, Any]:
     principal = await run_in_threadpool(_operator, request, "source.import")
     body = await body_within(request, get_settings().max_body_bytes, "OPML too large")
     try:
-        result = await run_in_threadpool(import_opml, body)
+        result = await run_in_threadpool(import_opml, body, True)
     except PermanentError as exc:
         raise HTTPException(400, exc.reason) from exc
     await run_in_threadpool(_audit, principal, "source.import", None, {"added": len(result["added"])})

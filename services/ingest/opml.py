@@ -50,14 +50,14 @@ def parse_opml(body: bytes) -> list[dict]:
     return found
 
 
-def import_opml(body: bytes) -> dict:
+def import_opml(body: bytes, remote: bool = False) -> dict:
     from services.ingest import sources
 
     added, existing, failed = [], [], []
     for entry in parse_opml(body):
         try:
             source = sources.add(entry["url"], kind=entry["kind"], name=entry["name"],
-                                 interval=entry.get("interval"), options=entry.get("options"))
+                                 interval=entry.get("interval"), options=entry.get("options"), remote=remote)
             added.append(source["id"])
         except sources.SourceError as exc:
             (existing if exc.status == 409 else failed).append({"url": entry["url"], "error": exc.reason})

@@ -75,12 +75,16 @@ def guess_kind(url: str) -> str:
     return "feed"
 
 
-def _normal_location(url: str, kind: str) -> str:
+def _normal_location(url: str, kind: str, remote: bool = False) -> str:
     url = url.strip()
     if kind in ("file", "dir"):
         from pathlib import Path
 
         path = Path(url.removeprefix("file://")).expanduser().resolve()
+        if remote and not any(path.is_relative_to(root) for root in get_settings().local_source_roots()):
+            raise SourceError("a local file or folder can be a source added over the API only inside a folder named "
+                              "by NEWSWIRE_INGEST_LOCAL_ROOTS or NEWSWIRE_INGEST_DROP_DIR; use the CLI on the host "
+                              "for other paths", status=403)
         if not path.exists():
             raise SourceError(f"no such {'folder' if kind == 'dir' else 'file'}: {path}")
         return str(path)
@@ -91,11 +95,12 @@ def _normal_location(url: str, kind: str) -> str:
 
 
 def add(url: str, *, kind: str | None = None, name: str | None = None, interval: int | None = None,
-        options: dict | None = None) -> dict[str, Any]:
+        options: dict | None = None, remote: bool = False) -> dict[str, Any]:
+    """Add a source. ``remote``: asked over the API, so a local path must lie inside the allowed folders."""
     kind = kind or guess_kind(url)
     if kind not in KINDS:
         raise SourceError(f"unknown kind {kind!r}: one of {', '.join(KINDS)}")
-    url = _normal_location(url, kind)
+    url = _normal_location(url, kind, remote)
     unknown = set(options or {}) - set(OPTION_NAMES)
     if unknown:
         raise SourceError(f"unknown option(s) {', '.join(sorted(unknown))}: known are {', '.join(OPTION_NAMES)}")

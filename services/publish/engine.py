@@ -41,6 +41,9 @@ from services.publish.targets import Outgoing, SendError, Sent, TargetBase, send
 log = get_logger(__name__)
 DUE = ("pending", "retrying")
 LEASE = timedelta(seconds=120)
+# Batches a drain keeps claimed ahead of the one it records: the senders always have a whole batch queued while
+# the drain thread claims and records (on PostgreSQL recording a batch takes about as long as sending one).
+AHEAD = 2
 RECORD_RETRY_SECONDS = 60.0  # a sent batch's outcome is recorded again for this long while the database is away
 
 
@@ -568,8 +571,8 @@ def drain(target: TargetBase, *, budget: float | None = None, on_batch=None) -> 
     """Send this target's due deliveries until none is due or the time budget is spent.
 
     One bounded concurrent loop per drain: the slots (the target's concurrency, shared through Redis) are taken
-    once and renewed per batch; while one batch is on the wire the next is claimed and the one before is
-    recorded, so sending never waits for the database. A half-open breaker's probe and a rate-limited target
+    once and renewed per batch; while batches are on the wire (AHEAD of them) the next is claimed and the oldest
+    is recorded, so sending never waits for the database. A half-open breaker's probe and a rate-limited target
     go one batch at a time (the probe decides; tokens are spent as they are sent)."""
     settings = get_settings()
     report = DrainReport(target.name)
@@ -642,7 +645,7 @@ def drain(target: TargetBase, *, budget: float | None = None, on_batch=None) -> 
                     return report
                 senders = _Senders(target.name, len(slots.tokens), send_one)  # in flight: the slots it holds
             width = len(slots.tokens)
-            lease = lease_for(target, want * 2, width)  # this batch, and the one still on the wire
+            lease = lease_for(target, want * (AHEAD + 1), width)  # this batch, and those still on the wire
             if not limits.renew_slots(slots, lease.total_seconds()):
                 report.stopped = "busy"  # our slots ran out (a batch outlived its lease) and others took them
                 break
@@ -669,7 +672,7 @@ def drain(target: TargetBase, *, budget: float | None = None, on_batch=None) -> 
                 break
             claimed_until = time.monotonic() + lease.total_seconds()
             in_flight.append(senders.submit(items, claimed_until))  # type: ignore[union-attr]  (made with the slots)
-            while len(in_flight) > 1:  # record the batch before while this one is on the wire
+            while len(in_flight) > AHEAD:  # record the oldest while the newer ones are on the wire
                 finish()
     finally:
         try:

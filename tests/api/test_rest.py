@@ -195,3 +195,31 @@ def test_every_action_leaves_an_audit_entry(client, tokens) -> None:  # noqa: AN
     before = len(_audit("stage.resume"))
     assert client.post("/stages/publish/resume", headers=operator).status_code == 200
     assert len(_audit("stage.resume")) == before + 1 and not _audit("POST /stages/{stage}/resume")
+
+
+def test_api_added_local_sources_only_inside_the_allowed_folders(client, tokens, tmp_path) -> None:  # noqa: ANN001
+    """An API token must not turn Newswire into a reader of the host's files; the CLI on the host may."""
+    from newswire.embedded import override_environment
+    from services.ingest import sources
+
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    feed = allowed / "feed.xml"
+    feed.write_text("<rss version='2.0'><channel><title>t</title></channel></rss>")
+    outside = tmp_path / "outside.xml"
+    outside.write_text(feed.read_text())
+    operator = bearer(tokens["operator"])
+    with override_environment({"NEWSWIRE_INGEST_LOCAL_ROOTS": str(allowed), "NEWSWIRE_INGEST_DROP_DIR": None}):
+        for url in ("/etc/passwd", "file:///etc/hostname", str(outside), f"{allowed}/../outside.xml"):
+            refused = client.post("/sources", json={"url": url}, headers=operator)
+            assert refused.status_code == 403 and "NEWSWIRE_INGEST_LOCAL_ROOTS" in refused.json()["detail"], url
+        opml = (f'<opml version="2.0"><body><outline type="rss" text="x" xmlUrl="file://{outside}"/>'
+                '</body></opml>').encode()
+        imported = client.post("/sources/import", content=opml, headers={**operator, "content-type": "text/x-opml"})
+        assert imported.status_code == 200 and imported.json()["failed"] and not imported.json()["added"]
+        added = client.post("/sources", json={"url": f"file://{feed}"}, headers=operator)
+        assert added.status_code == 201, added.text
+        assert client.delete(f"/sources/{added.json()['id']}", headers=operator).status_code in (200, 204)
+        # The CLI's path (a person on the host) is not limited.
+        made = sources.add(str(outside), kind="file")
+        sources.remove(made["id"])

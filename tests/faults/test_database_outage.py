@@ -74,18 +74,18 @@ def faults(request):  # noqa: ANN001, ANN201
 
 def _enqueue(faults, url: str) -> str:  # noqa: ANN001
     """Hand a fetch to the ingest queue as the API does (the API itself answers 503 while the database is
-    unreachable: it checks the caller's token there)."""
-    from newswire.embedded import override_environment
-    from shared.celery_app import make_app
+    unreachable: it checks the caller's token there). A Celery client of its own: importing shared.celery_app here
+    would bind that module's app to this pipeline's Redis for the rest of the session."""
+    from celery import Celery
+
     from shared.payload import IngestRequest, article_id_for
 
-    with override_environment({"REDIS_URL": faults.pipeline.redis_url,
-                               "DATABASE_URL": faults.pipeline.database_url}):
-        app = make_app()
-        try:
-            app.send_task("ingest.fetch", args=[IngestRequest(url=url).to_message()], queue="ingest")
-        finally:
-            app.close()
+    client = Celery("faults", broker=faults.pipeline.redis_url)
+    try:
+        client.send_task("ingest.fetch", args=[IngestRequest(url=url).to_message()], queue="ingest",
+                         serializer="json")
+    finally:
+        client.close()
     return article_id_for(url)
 
 
