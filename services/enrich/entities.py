@@ -138,8 +138,6 @@ _HALF_WIDTH = {code + 0xFEE0: code for code in range(0x21, 0x7F)}
 _ZH_CHAR_CACHE: dict[str, tuple[str, ...]] = {}
 _TRANSLITERATED = re.compile("[" + "".join(sorted(TRANSLITERATION)) + "]+")
 
-
-
 # Parts of speech of jieba's dictionary that name things, grouped: person, transliterated name, place,
 # organisation, other proper noun; everything else is N.
 _NAME_GROUPS = {"nr": "P", "nrfg": "P", "nrt": "T", "ns": "L", "nt": "O", "nz": "Z"}

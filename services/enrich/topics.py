@@ -1,6 +1,7 @@
 """Topics: IPTC Media Topic top-level codes with scores.
 
-A TF-IDF + linear classifier per language, trained offline by ``services/enrich/train/train_topics.py``
+A TF-IDF + linear classifier per language (for Chinese, the average of three: logistic regression, NB-weighted
+logistic regression and multinomial naive Bayes), trained offline by ``services/enrich/train/train_topics.py``
 on ``../shared/eval/enrich/train/topic_train.jsonl`` (scikit-learn at training time only). The
 vocabulary, IDF weights and class weights ship as ``models/topics_<lang>.npz`` and are applied here
 with numpy: no scikit-learn at run time. Chinese text is read as jieba words plus character 1- to 3-grams,
