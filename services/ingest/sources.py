@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -59,9 +60,9 @@ class SourceView:
 
 
 def guess_kind(url: str) -> str:
-    lowered = url.lower()
-    if "://" in lowered and not lowered.startswith(("http://", "https://", "file://")):
-        return "feed"  # validation says which schemes are fetched
+    lowered = url.lower().strip()
+    if re.match(r"[a-z][a-z0-9+.-]*:", lowered) and not lowered.startswith(("http://", "https://", "file://")):
+        return "feed"  # a URL of another scheme (javascript:, ftp://, ...): validation says which schemes are fetched
     if not lowered.startswith(("http://", "https://")):
         from pathlib import Path
 
