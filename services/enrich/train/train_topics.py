@@ -1,6 +1,6 @@
 """Train the topic models shipped in services/enrich/models/topics_<lang>.npz (offline; needs scikit-learn).
 
-    .venv/bin/pip install scikit-learn
+    .venv/bin/pip install -e ".[train]"     # scikit-learn, pinned in pyproject.toml
     .venv/bin/python -m services.enrich.train.train_topics ../shared/eval/enrich/train/topic_train.jsonl
 
 Trains on the training file only. The features are services/enrich/topics.py's own; the fitted
