@@ -24,10 +24,6 @@ class PermanentError(NewswireError):
     """Retrying cannot help: the input is wrong."""
 
 
-class WorkerLostError(PermanentError):
-    """A message's worker died under it again and again (killed, out of memory, a crash in a library)."""
-
-
 class TransientError(NewswireError):
     """Retrying later may help: a network fault, a server busy, a lock."""
 

@@ -40,9 +40,6 @@ class Settings(BaseSettings):
     task_time_limit: int = 300
     visibility_timeout: int = 1800
     retry_max: int = 5
-    # A message whose worker died under it (killed, out of memory, a crash in a library) this many times is a dead
-    # letter ("poison"), not handed out for ever; 0 turns the guard off.
-    task_max_crashes: int = 3
     retry_backoff_base: float = 2.0
     retry_backoff_max: float = 600.0
     delivery_max_attempts: int = 10

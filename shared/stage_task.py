@@ -14,7 +14,7 @@ from celery import Task
 from celery.exceptions import Reject, Retry, SoftTimeLimitExceeded
 from pydantic import ValidationError
 
-from shared.errors import NewswireError, PermanentError, WorkerLostError
+from shared.errors import NewswireError, PermanentError
 from shared.payload import ArticlePayload, TraceEntry, utcnow
 from shared.settings import get_settings
 from shared.store.db import store_unavailable
@@ -22,7 +22,6 @@ from shared.telemetry import get_logger, log_context, worker_name
 
 log = get_logger(__name__)
 T = TypeVar("T")
-RUNNING_KEY = "newswire:running:{}"  # set while a message runs; still there at its next start = its worker died
 
 
 def backoff_seconds(retries: int, retry_after: float | None = None) -> float:
@@ -83,9 +82,6 @@ class StageTask(Task):
             raise Reject(f"stage {self.stage} is paused", requeue=True)
         message = args[0] if args and isinstance(args[0], dict) else {}
         self.request.newswire_failed = False
-        running = self.mark_running()
-        if running is not None and running > get_settings().task_max_crashes > 0:
-            return self.dead_after_crashes(message, running - 1, running)
         metrics.task_started(self.stage)
         clock, outcome = time.monotonic(), "failed"
         try:
@@ -107,55 +103,6 @@ class StageTask(Task):
             raise Reject(f"Redis unreachable: {exc}", requeue=True) from exc
         finally:
             metrics.task_finished(self.stage, outcome, time.monotonic() - clock)
-            self.mark_finished(running)
-
-    def _running_key(self) -> str:
-        # One message: its task id, Celery's retry count and the database waits (a retry is a new message).
-        return RUNNING_KEY.format(f"{self.request.id}:{self.request.retries}:{self.store_waits}")
-
-    def mark_running(self) -> int | None:
-        """Count this start of the message; more than one start without a finish means its worker died under it
-        (a finish, a retry or a requeue clears the mark). None when Redis cannot be asked (the task runs)."""
-        if not self.request.id or get_settings().task_max_crashes <= 0:
-            return None
-        try:
-            from shared.redis_client import get_redis
-
-            pipe = get_redis().pipeline()
-            key = self._running_key()
-            pipe.incr(key)
-            pipe.expire(key, 24 * 3600)
-            return int(pipe.execute()[0])
-        except Exception:  # noqa: BLE001  (Redis away: __call__'s own handling puts the message back)
-            return None
-
-    def mark_finished(self, running: int | None) -> None:
-        if running is None:
-            return
-        try:
-            from shared.redis_client import get_redis
-
-            get_redis().delete(self._running_key())
-        except Exception:  # noqa: BLE001  (the mark expires; a later start would count one crash too many)
-            log.warning("%s: could not clear the running mark of %s", self.name, self.request.id)
-
-    def dead_after_crashes(self, message: Any, crashes: int, running: int) -> dict[str, Any]:
-        """The message's worker died under it ``crashes`` times: a dead letter (replayable), and acknowledged."""
-        error = WorkerLostError(f"the worker died under this message {crashes} time(s) (killed, out of memory or a "
-                                f"crash); kept as a dead letter, not handed out again "
-                                f"(NEWSWIRE_TASK_MAX_CRASHES={get_settings().task_max_crashes})")
-        log.error("%s[%s]: %s", self.name, self.request.id, error)
-        try:
-            from shared.store.dead_letters import record_dead_letter
-
-            record_dead_letter(stage=self.stage, task=self.name, payload=message, error=error,
-                               attempts=self.tries + crashes)
-        except Exception as exc:  # noqa: BLE001  (no dead letter, no drop: the message goes back to its queue)
-            log.error("%s: cannot write the dead letter of a crashing message (%s); it goes back", self.name, exc)
-            time.sleep(1)
-            raise Reject(f"dead letter not written: {exc}", requeue=True) from exc
-        self.mark_finished(running)
-        return {"status": "failed", "error": str(error)}
 
     def run_stage(self, message: Any, work: Callable[[ArticlePayload], T]) -> tuple[ArticlePayload, T] | None:
         """Read the payload, append this stage's trace entry, run ``work``; on an exception, :meth:`fail`.
