@@ -152,7 +152,10 @@ class EmbeddedPipeline:
     def restart(self, name: str) -> None:
         """Kill one child hard (SIGKILL) and start it again with the same command."""
         process = self.processes[name]
-        os.killpg(process.pid, signal.SIGKILL)
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:  # it died already (and left no process of its group behind)
+            pass
         process.wait()
         self._spawn(name, list(process.args), self.child_env())
 
