@@ -1,7 +1,8 @@
 """Topics: IPTC Media Topic top-level codes with scores.
 
 A TF-IDF + linear classifier per language (for Chinese, the average of three: logistic regression, NB-weighted
-logistic regression and multinomial naive Bayes), trained offline by ``services/enrich/train/train_topics.py``
+logistic regression and multinomial naive Bayes; for English, of two: logistic regression and complement naive
+Bayes), trained offline by ``services/enrich/train/train_topics.py``
 on ``../shared/eval/enrich/train/topic_train.jsonl`` (scikit-learn at training time only). The
 vocabulary, IDF weights and class weights ship as ``models/topics_<lang>.npz`` and are applied here
 with numpy: no scikit-learn at run time. Chinese text is read as jieba words plus character 1- to 3-grams,
@@ -82,9 +83,10 @@ class Model:
         self.codes = data["iptc"].tolist() if "iptc" in data.files else self.classes
         # Optionally more linear models over the same terms, their probabilities averaged with the first:
         # ``_nb`` an NB-weighted one-vs-rest logistic regression (Wang & Manning 2012), ``_mnb`` a multinomial
-        # naive Bayes (log priors and log term probabilities).
+        # naive Bayes (log priors and log term probabilities), ``_cnb`` a complement naive Bayes (Rennie et al.
+        # 2003: each class's weights learnt from the other classes' term counts; no prior).
         self.more = [(data["coef" + suffix].astype(np.float64), data["intercept" + suffix].astype(np.float64))
-                     for suffix in ("_nb", "_mnb") if "coef" + suffix in data.files]
+                     for suffix in ("_nb", "_mnb", "_cnb") if "coef" + suffix in data.files]
 
     def scores(self, terms: list[str]) -> dict[str, float]:
         index = self.index

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-from services.enrich.topics import IPTC, classify
+import numpy as np
+
+from services.enrich.topics import IPTC, Model, classify, model
 
 
 def test_english_and_chinese_topics() -> None:
@@ -28,3 +31,30 @@ def test_no_model_no_topic_and_no_sklearn_at_run_time() -> None:
     assert classify("東京都は新しい交通計画を発表しました", "ja") == []
     assert classify("", "en") == []
     assert "sklearn" not in sys.modules or "services.enrich.train.train_topics" in sys.modules
+
+
+def _write_model(path: Path, **extra: np.ndarray) -> Model:
+    """A two-class model over three terms (economy: bank; sport: goal, match), with optional parts."""
+    np.savez(path, vocabulary=np.array(["bank", "goal", "match"]), idf=np.ones(3, dtype=np.float32),
+             coef=np.array([[2.0, -1.0, -1.0], [-2.0, 1.0, 1.0]], dtype=np.float32),
+             intercept=np.zeros(2, dtype=np.float32), classes=np.array(["Business", "Sports"]),
+             iptc=np.array(["medtop:04000000", "medtop:15000000"]), **extra)
+    return Model(path)
+
+
+def test_complement_bayes_is_averaged_in(tmp_path: Path) -> None:
+    plain = _write_model(tmp_path / "plain.npz")
+    # A complement naive Bayes that reads "goal" the other way: the average of the two moves towards economy
+    # and is still a distribution; where it has no opinion ("match": zero weights) it pulls towards even.
+    mixed = _write_model(tmp_path / "cnb.npz", coef_cnb=np.array([[0.0, 5.0, 0.0], [0.0, -5.0, 0.0]], dtype=np.float32),
+                         intercept_cnb=np.zeros(2, dtype=np.float32))
+    assert len(mixed.more) == 1 and not plain.more
+    before, after = plain.scores(["goal"]), mixed.scores(["goal"])
+    assert before["medtop:15000000"] > 0.5 > after["medtop:15000000"]
+    assert abs(sum(after.values()) - 1) < 1e-9
+    assert mixed.scores(["match"])["medtop:15000000"] < plain.scores(["match"])["medtop:15000000"]
+
+
+def test_shipped_english_model_averages_complement_bayes() -> None:
+    en = model("en")
+    assert en is not None and len(en.more) == 1 and en.more[0][0].shape == en.coef.shape
