@@ -14,6 +14,7 @@ from celery import Task
 from celery.exceptions import Reject, Retry, SoftTimeLimitExceeded
 from pydantic import ValidationError
 
+from shared import handoff
 from shared.errors import NewswireError, PermanentError
 from shared.payload import ArticlePayload, TraceEntry, utcnow
 from shared.settings import get_settings
@@ -83,7 +84,7 @@ class StageTask(Task):
         message = args[0] if args and isinstance(args[0], dict) else {}
         self.request.newswire_failed = False
         metrics.task_started(self.stage)
-        clock, outcome = time.monotonic(), "failed"
+        clock, outcome, requeued = time.monotonic(), "failed", False
         try:
             with log_context(stage=self.stage, task_id=self.request.id, **metrics.message_ids(message)):
                 result = super().__call__(*args, **kwargs)
@@ -92,6 +93,9 @@ class StageTask(Task):
             return result
         except Retry:
             outcome = "retried"
+            raise
+        except Reject as reject:
+            requeued = bool(reject.requeue)  # put back: the message keeps its hand-off entry
             raise
         except Exception as exc:
             if not broker_unreachable(exc):
@@ -103,6 +107,8 @@ class StageTask(Task):
             raise Reject(f"Redis unreachable: {exc}", requeue=True) from exc
         finally:
             metrics.task_finished(self.stage, outcome, time.monotonic() - clock)
+            if outcome != "retried" and not requeued and self.name in handoff.COVERED:
+                handoff.done(self.request.id)  # ended for good, before the ack (a retry is a new entry)
 
     def run_stage(self, message: Any, work: Callable[[ArticlePayload], T]) -> tuple[ArticlePayload, T] | None:
         """Read the payload, append this stage's trace entry, run ``work``; on an exception, :meth:`fail`.
