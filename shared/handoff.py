@@ -12,8 +12,9 @@ What is kept, in the broker's Redis (the same server as the queues, so one sweep
   id, name, queue, args and kwargs, retries, ETA, Newswire's own headers, the time; a retry or a re-send (same task
   id) replaces the entry;
 - the entry is cleared when the consuming task ended for good: succeeded, or failed for good (a dead letter was
-  written). A retry leaves the new message's entry; a message put back (``Reject(requeue=True)``, a worker lost)
-  keeps its entry; so does a message whose worker died (it waits, unacknowledged, for the visibility timeout).
+  written; Celery's ``task_failure`` too, for a hard time limit handled in the worker's main process). A retry
+  leaves the new message's entry; a message put back (``Reject(requeue=True)``, a worker lost) keeps its entry; so
+  does a message whose worker died (it waits, unacknowledged, for the visibility timeout).
 
 The sweep (:func:`sweep`, every ``NEWSWIRE_HANDOFF_SWEEP_INTERVAL`` seconds, in a thread of every worker with a Redis
 lock so that one sweep runs per interval for the whole deployment) looks only at entries older than
@@ -362,8 +363,16 @@ def start_sweeper() -> None:
     threading.Thread(target=loop, name="newswire-handoff-sweep", daemon=True).start()
 
 
+def on_task_failure(sender: Any = None, task_id: str | None = None, **_kwargs: Any) -> None:
+    """Celery's ``task_failure``: the message ended for good (acked as failed) in a way StageTask.__call__ may not
+    see: a hard time limit, or a worker lost and not requeued, both handled in the worker's main process."""
+    if getattr(sender, "name", None) in COVERED:
+        done(task_id)
+
+
 def connect_celery_signals() -> None:
-    from celery.signals import before_task_publish, worker_ready
+    from celery.signals import before_task_publish, task_failure, worker_ready
 
     before_task_publish.connect(on_publish, weak=False)
+    task_failure.connect(on_task_failure, weak=False)
     worker_ready.connect(lambda **_kw: start_sweeper(), weak=False)
