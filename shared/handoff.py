@@ -293,15 +293,17 @@ def sweep(client: Any = None, *, now: float | None = None, age: float | None = N
     present = present_ids(client)
     missing = [task_id for task_id in sent_at if task_id not in present]
     report.present = report.candidates - len(missing)
-    stale = [task_id for task_id in marks if task_id not in missing]
+    missing_set = set(missing)
+    stale = [task_id for task_id in marks if task_id not in missing_set]
     if stale:
         client.hdel(MISSING_KEY, *stale)  # found again, ended, or sent again since
     first = [task_id for task_id in missing if task_id not in marks]
-    if first:
+    mark = client.register_script(_MARK_MISSING)
+    for start in range(0, len(first), SCAN_CHUNK):
         args: list[Any] = [now]
-        for task_id in first:
+        for task_id in first[start:start + SCAN_CHUNK]:
             args += [task_id, repr(sent_at[task_id])]
-        report.suspected = int(client.register_script(_MARK_MISSING)(keys=[SENT_KEY, MISSING_KEY], args=args))
+        report.suspected += int(mark(keys=[SENT_KEY, MISSING_KEY], args=args))
     confirmed = [task_id for task_id in missing if task_id in marks and now - marks[task_id] >= gap]
     for task_id in confirmed:
         raw = client.hget(ENTRIES_KEY, task_id)

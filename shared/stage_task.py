@@ -105,6 +105,11 @@ class StageTask(Task):
             outcome = "retried"
             log.warning("%s: Redis unreachable (%s); the message goes back to its queue", self.name, exc)
             raise Reject(f"Redis unreachable: {exc}", requeue=True) from exc
+        except BaseException:
+            # Not an Exception (the pool process told to stop, say): the message is not acked, so it stays in the
+            # unacknowledged set and comes back; it keeps its hand-off entry.
+            requeued = True
+            raise
         finally:
             metrics.task_finished(self.stage, outcome, time.monotonic() - clock)
             if outcome != "retried" and not requeued and self.name in handoff.COVERED:
