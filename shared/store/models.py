@@ -417,7 +417,8 @@ class Job(Base):
     """Work accepted from a hook (or an operator): stored before it is queued, so nothing accepted is lost."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status", "status", "updated_at"),)
+    # ix_jobs_finished serves the 30-day prune of finished jobs (hooks.sweep_jobs).
+    __table_args__ = (Index("ix_jobs_status", "status", "updated_at"), Index("ix_jobs_finished", "finished_at"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))  # reingest, republish, retract, ingest
