@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     clean_near_duplicates: bool = True  # SimHash index in Redis: near-duplicates join a story cluster
     clean_near_duplicate_bits: int = 3  # at most this many differing bits of 64 make a near-duplicate (0..3)
     clean_near_duplicate_days: int = 30  # how long the index remembers an article
+    # A near-duplicate of a known story from another page is recorded and linked to the story, not published as a
+    # new story (status "near_duplicate"); true publishes it anyway (still with its cluster_id and near_duplicate_of).
+    clean_publish_near_duplicates: bool = False
     # (end of Clean)
 
     # Enrich (issue 10): add this area's settings below this line

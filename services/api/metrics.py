@@ -110,7 +110,8 @@ class NewswireCollector:
         yield duration
 
     def _counters(self) -> Iterable[Metric]:
-        articles = CounterMetricFamily("newswire_articles", "Articles recorded per source: new, updated, duplicate",
+        articles = CounterMetricFamily("newswire_articles", "Articles recorded per source: new, updated, duplicate, "
+                                       "near_duplicate (held as another page of a known story)",
                                        labels=["source", "kind"])
         for labels, value in sorted(metrics.read_counter("articles"), key=lambda item: sorted(item[0].items())):
             articles.add_metric([labels.get("source", ""), labels.get("kind", "")], value)
