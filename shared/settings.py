@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     task_time_limit: int = 300
     visibility_timeout: int = 1800
     retry_max: int = 5
+    # A message whose worker process died under it this many times (a crash in a library, the out-of-memory killer,
+    # an exit; not a time limit) is a dead letter, not handed out for ever (shared/crash_guard.py); 0: no limit.
+    task_max_crashes: int = 3
     retry_backoff_base: float = 2.0
     retry_backoff_max: float = 600.0
     delivery_max_attempts: int = 10

@@ -131,6 +131,12 @@ class NewswireCollector:
         for labels, value in sorted(metrics.read_counter("store_unavailable"), key=lambda item: str(item[0])):
             waits.add_metric([labels.get("stage", "")], value)
         yield waits
+        lost = CounterMetricFamily("newswire_worker_lost", "Worker processes that died under a stage task's message "
+                                   "(a crash, out of memory, an exit; not a time limit): requeued, or dead_letter "
+                                   "after NEWSWIRE_TASK_MAX_CRASHES deaths", labels=["stage", "outcome"])
+        for labels, value in sorted(metrics.read_counter("worker_lost"), key=lambda item: sorted(item[0].items())):
+            lost.add_metric([labels.get("stage", ""), labels.get("outcome", "")], value)
+        yield lost
 
     def _gauges(self) -> Iterable[Metric]:
         from shared.store import DeadLetter, session_scope

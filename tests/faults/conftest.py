@@ -179,20 +179,21 @@ def write_targets(path: Path, receiver: SignedReceiver, names: list[str], **opti
 # -- the pipeline --------------------------------------------------------------------------------------------------
 @pytest.fixture()
 def fault_pipeline(fault_database, receiver, tmp_path):  # noqa: ANN001, ANN201
-    """Starts a pipeline: ``fault_pipeline(targets=["a", "b"], env={...}, **EmbeddedPipeline options)``.
+    """Starts a pipeline: ``fault_pipeline(targets=["a", "b"], env={...}, target_timeout=3,
+    **EmbeddedPipeline options)``.
 
     Its own Redis (bundled binary, append-only file on) and the test's own database; webhook targets at the
-    receiver (timeout 3 s each). While the test runs, this process uses the same Redis and database. Stopped
-    (SIGTERM, then SIGKILL) after the test."""
+    receiver (timeout ``target_timeout``, 3 s, each). While the test runs, this process uses the same Redis and
+    database. Stopped (SIGTERM, then SIGKILL) after the test."""
     from newswire.embedded import EmbeddedPipeline, override_environment
 
     started: list[tuple[EmbeddedPipeline, object]] = []
 
     def start(targets: tuple[str, ...] | list[str] = ("alpha", "beta"), env: dict[str, str] | None = None,
-              **options: object) -> EmbeddedPipeline:
+              target_timeout: float = 3, **options: object) -> EmbeddedPipeline:
         workdir = tmp_path / f"pipeline-{len(started)}"
         workdir.mkdir()
-        targets_file = write_targets(workdir / "targets.json", receiver, list(targets), timeout=3)
+        targets_file = write_targets(workdir / "targets.json", receiver, list(targets), timeout=target_timeout)
         values = {**FAULT_ENV, "NEWSWIRE_TARGETS_FILE": str(targets_file), **(env or {})}
         pipeline = EmbeddedPipeline(database_url=fault_database, env=values, workdir=workdir, **options)
         try:
@@ -212,6 +213,16 @@ def fault_pipeline(fault_database, receiver, tmp_path):  # noqa: ANN001, ANN201
             pipeline.stop()
         finally:
             here.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def faults(request):  # noqa: ANN001, ANN201
+    """The pipeline the target, poison and database rehearsals share (tests/faults/outage_support.py): started by
+    its first user, stopped after the last one."""
+    from tests.faults.outage_support import release_after_last_user, shared_pipeline
+
+    yield shared_pipeline(request)
+    release_after_last_user(request)
 
 
 # -- articles -------------------------------------------------------------------------------------------------------
