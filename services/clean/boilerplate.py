@@ -243,6 +243,8 @@ def is_pager(text: str) -> bool:
         return False
     rest = re.sub(r"[\s<>«»‹›…|/·]+", " ", text).split()
     return bool(rest) and all(part.isdigit() and len(part) <= 3 for part in rest)
+
+
 # A post's meta line: who posted it, when, under which category and tags.
 POST_META = re.compile(
     r"\b(?:posted|published|written|publicad[oa]|escrito|pubblicato|veröffentlicht|publié)\s+(?:by|por|da|von|par)\b"
