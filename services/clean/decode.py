@@ -39,6 +39,9 @@ SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312
              "shift_jis": "cp932", "sjis": "cp932", "tis-620": "cp874"}
 META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_\-:.]+)""", re.IGNORECASE)
 XML_ENCODING = re.compile(rb"""<\?xml[^>]+encoding\s*=\s*["']([a-zA-Z0-9_\-:.]+)""", re.IGNORECASE)
+# Codecs Python has that no web page is in (browsers refuse UTF-7; the rest decode escapes or host names).
+NOT_WEB_CHARSETS = {"utf-7", "idna", "punycode", "unicode-escape", "raw-unicode-escape", "charmap", "undefined",
+                    "palmos", "mbcs", "oem"}
 HTML_LANG = re.compile(rb"""<html[^>]*?\slang\s*=\s*["']?\s*([a-zA-Z]{2,3})""", re.IGNORECASE)
 CJK_LANGUAGES = {"zh", "ja", "ko", "yue", "cmn", "wuu", "lzh", "nan", "hak", "jpn", "kor", "zho", "chi"}
 
@@ -51,13 +54,11 @@ _UTF8_AS_LATIN = re.compile(f"[\u00c2-\u00df]{_CONT}|[\u00e0-\u00ef]{_CONT}{{2}}
 # Multi-byte text (GBK, Big5, Shift-JIS) read as Latin: runs of accented letters no European word has.
 _LATIN_RUNS = re.compile("[\u00c0-\u00ff]{3,}")
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
-_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 _HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f]")
 _REPLACEMENT_RUNS = re.compile("\ufffd+")
 _NON_ASCII = re.compile("[^\x00-\x7f\ufffd]")
 _REPAIRABLE = re.compile(f"(?:[\u00c0-\u00ff]|{_CONT})+")
 SAMPLE = 300_000  # characters of each candidate scored (a page's charset does not change half-way)
-_SINGLE_BYTE = {"cp1252", "cp1251", "cp1250", "cp874", "latin_1", "iso8859-15", "koi8-r", "mac-roman"}
 
 
 def _common_han() -> frozenset[str]:
@@ -152,6 +153,8 @@ def _canonical(name: str | None) -> str | None:
     try:
         codec = codecs.lookup(raw).name
     except LookupError:
+        return None
+    if codec in NOT_WEB_CHARSETS:
         return None
     return SUPERSETS.get(codec, codec)
 
@@ -278,8 +281,11 @@ def _read(raw: bytes, candidate: Candidate, language: str | None, utf8_multibyte
         candidate.text = raw.decode(candidate.charset)
     except LookupError:
         return None
-    except UnicodeDecodeError:
-        text = raw.decode(candidate.charset, errors="replace")
+    except (UnicodeError, ValueError):
+        try:
+            text = raw.decode(candidate.charset, errors="replace")
+        except (LookupError, UnicodeError, ValueError):
+            return None
         literal = raw.count(b"\xef\xbf\xbd") if candidate.charset == "utf-8" else 0
         spans = len(_REPLACEMENT_RUNS.findall(text))
         candidate.dropped = max(text.count("\ufffd") - literal, 1)

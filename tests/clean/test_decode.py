@@ -213,3 +213,12 @@ def test_the_article_carries_the_candidates_and_the_verdict_flags_a_garbled_deco
 
     with pytest.raises(quality.QuarantinedError, match="garbled"):
         quality.enforce(quality.Verdict(**part.quality), 0.5, "https://example.com/n/3.html")
+
+
+def test_codecs_no_web_page_is_in_are_not_candidates() -> None:
+    """Python decodes escapes (unicode_escape), host names (idna) and UTF-7: a page declaring one is not read so."""
+    for declared in ("unicode_escape", "idna", "utf-7", "raw_unicode_escape"):
+        raw = page("Genève \\x3cscript\\x3e +ADw-b+AD4-", f'<meta charset="{declared}">').encode("utf-8")
+        decoded = decode_html(raw, declared)
+        assert "Genève \\x3cscript\\x3e +ADw-b+AD4-" in decoded.text and decoded.charset == "utf-8", declared
+        assert all(c["charset"] == "utf-8" for c in decoded.candidates)
