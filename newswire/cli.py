@@ -189,7 +189,7 @@ def ingest(
     results = []
     failed = False
     for outcome in outcomes:
-        if outcome["state"] in ("published", "duplicate"):
+        if outcome["state"] in ("published", "duplicate", "near_duplicate"):
             detail = article_detail(outcome["article_id"])
             version = next((v for v in detail["versions"] if v["version"] == outcome["version"]), None) if detail else None
             results.append({"outcome": outcome["state"], **(version or {"id": outcome["article_id"]})})

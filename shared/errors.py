@@ -24,6 +24,11 @@ class PermanentError(NewswireError):
     """Retrying cannot help: the input is wrong."""
 
 
+class WorkerLostError(PermanentError):
+    """A message's worker process died under it again and again (a crash in a library, out of memory, an exit):
+    see shared/crash_guard.py."""
+
+
 class TransientError(NewswireError):
     """Retrying later may help: a network fault, a server busy, a lock."""
 

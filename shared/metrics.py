@@ -11,7 +11,7 @@ What is recorded, and where:
   (shared/stage_task.py) calls :func:`task_started` and :func:`task_finished`; increments are buffered in the
   process and flushed to Redis every half second by a background thread (one round trip for all of them);
 - per-minute buckets of the same (kept 26 hours): throughput, failures and p50/p95 for the console;
-- articles new / updated / duplicate per source, and delivery outcomes per target: SQLAlchemy session events
+- articles new / updated / duplicate / near_duplicate per source, and delivery outcomes per target: SQLAlchemy session events
   (:func:`install_store_hooks`) count them when the transaction that wrote them commits, whichever module wrote
   them; code that bypasses the ORM can call :func:`count_article` / :func:`count_delivery` itself;
 - the enqueue time of every Celery message: a ``newswire_enqueued_at`` header stamped at publish time, read
@@ -184,7 +184,7 @@ def _task_outcome(stage: str, outcome: str, seconds: float | None) -> None:
 
 
 def count_article(source: str, kind: str, amount: int = 1) -> None:
-    """An article was recorded: kind is new, updated or duplicate."""
+    """An article was recorded: kind is new, updated, duplicate or near_duplicate."""
     inc("articles", amount, source=source, kind=kind)
 
 
@@ -410,7 +410,8 @@ def _after_flush(session: Any, _context: Any) -> None:
             if isinstance(obj, ArticleVersion):
                 article = session.get(Article, obj.article_id)
                 source = source_label(session, article.source_id if article else None, article.url if article else None)
-                pending.append(("articles", {"source": source, "kind": "new" if obj.version == 1 else "updated"}))
+                kind = "near_duplicate" if obj.status == "near_duplicate" else "new" if obj.version == 1 else "updated"
+                pending.append(("articles", {"source": source, "kind": kind}))
         for obj in session.dirty:
             if isinstance(obj, Article):
                 history = sa_inspect(obj).attrs.duplicates.history

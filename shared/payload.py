@@ -83,6 +83,9 @@ class CleanPart(BaseModel):
     charset: str | None = Field(default=None, description="The encoding the page was decoded with")
     charset_reason: str | None = Field(default=None, description="Why that encoding was chosen")
     charset_tried: list[str] = Field(default_factory=list, description="Every encoding tried, with how it read")
+    charset_candidates: list[dict] = Field(
+        default_factory=list,
+        description="Every candidate scored: charset, source, errors, replacement, signs of mojibake, score, chosen")
     quality: dict | None = Field(default=None, description="Quality verdict: score, reasons, measures")
     cluster_id: str | None = Field(default=None, description="Near-duplicate cluster: the same article elsewhere")
     near_duplicate_of: str | None = Field(default=None, description="Article id of the closest known near-duplicate")

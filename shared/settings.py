@@ -40,9 +40,17 @@ class Settings(BaseSettings):
     task_time_limit: int = 300
     visibility_timeout: int = 1800
     retry_max: int = 5
+    # A message whose worker process died under it this many times (a crash in a library, the out-of-memory killer,
+    # an exit; not a time limit) is a dead letter, not handed out for ever (shared/crash_guard.py); 0: no limit.
+    task_max_crashes: int = 3
     retry_backoff_base: float = 2.0
     retry_backoff_max: float = 600.0
     delivery_max_attempts: int = 10
+    # The hand-off ledger (shared/handoff.py): sweep every interval seconds (0: no sweep), looking at hand-offs
+    # older than the age (unset: NEWSWIRE_TASK_TIME_LIMIT + 60 s); a message re-sent this many times is a dead letter.
+    handoff_sweep_interval: int = 30
+    handoff_sweep_age: int | None = None
+    handoff_max_resends: int = 5
 
     # Publish
     webhook_url: str | None = None
@@ -91,6 +99,9 @@ class Settings(BaseSettings):
     clean_near_duplicates: bool = True  # SimHash index in Redis: near-duplicates join a story cluster
     clean_near_duplicate_bits: int = 3  # at most this many differing bits of 64 make a near-duplicate (0..3)
     clean_near_duplicate_days: int = 30  # how long the index remembers an article
+    # A near-duplicate of a known story from another page is recorded and linked to the story, not published as a
+    # new story (status "near_duplicate"); true publishes it anyway (still with its cluster_id and near_duplicate_of).
+    clean_publish_near_duplicates: bool = False
     # (end of Clean)
 
     # Enrich (issue 10): add this area's settings below this line
@@ -133,6 +144,10 @@ class Settings(BaseSettings):
             )
         if self.task_soft_time_limit >= self.task_time_limit:
             raise ValueError("NEWSWIRE_TASK_SOFT_TIME_LIMIT must be below NEWSWIRE_TASK_TIME_LIMIT")
+        if self.handoff_sweep_age is None:
+            self.handoff_sweep_age = self.task_time_limit + 60
+        if self.handoff_sweep_age < 1 or self.handoff_sweep_interval < 0:
+            raise ValueError("NEWSWIRE_HANDOFF_SWEEP_AGE must be positive, NEWSWIRE_HANDOFF_SWEEP_INTERVAL not negative")
         return self
 
     @field_validator("data_dir")

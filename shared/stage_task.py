@@ -11,9 +11,10 @@ import time
 from typing import Any, Callable, TypeVar
 
 from celery import Task
-from celery.exceptions import Reject, Retry, SoftTimeLimitExceeded
+from celery.exceptions import Reject, Retry, SoftTimeLimitExceeded, TimeLimitExceeded
 from pydantic import ValidationError
 
+from shared import handoff
 from shared.errors import NewswireError, PermanentError
 from shared.payload import ArticlePayload, TraceEntry, utcnow
 from shared.settings import get_settings
@@ -70,10 +71,17 @@ class StageTask(Task):
     stage: str = "?"
     acks_late = True
     max_retries = None  # counted by fail() from settings
+    # The worker side of a message (shared/crash_guard.py): counts the deaths of the worker processes under it,
+    # and never acks or requeues through a broker connection that was closed.
+    Request = "shared.crash_guard:StageRequest"
+    crash_guard = True  # a message that killed its worker NEWSWIRE_TASK_MAX_CRASHES times is a dead letter
+    # The task's work is tracked row by row in the store, not by its message (a drain, a sweep): never a dead
+    # letter for its worker dying nor for a time limit; its own bookkeeping sends the work again.
+    tracked_in_store = False
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run the task with its ids on every log line, and record its outcome and duration (shared/metrics.py)."""
-        from shared import metrics
+        from shared import crash_guard, metrics
         from shared.stage_control import is_paused
 
         if is_paused(self.stage):
@@ -83,8 +91,11 @@ class StageTask(Task):
         message = args[0] if args and isinstance(args[0], dict) else {}
         self.request.newswire_failed = False
         metrics.task_started(self.stage)
-        clock, outcome = time.monotonic(), "failed"
+        clock, outcome, requeued = time.monotonic(), "failed", False
         try:
+            deadly = crash_guard.dead_letter_if_deadly(self, args)
+            if deadly is not None:
+                return deadly
             with log_context(stage=self.stage, task_id=self.request.id, **metrics.message_ids(message)):
                 result = super().__call__(*args, **kwargs)
             failed = self.request.newswire_failed or (isinstance(result, dict) and result.get("status") == "failed")
@@ -92,6 +103,9 @@ class StageTask(Task):
             return result
         except Retry:
             outcome = "retried"
+            raise
+        except Reject as reject:
+            requeued = bool(reject.requeue)  # put back: the message keeps its hand-off entry
             raise
         except Exception as exc:
             if not broker_unreachable(exc):
@@ -101,8 +115,15 @@ class StageTask(Task):
             outcome = "retried"
             log.warning("%s: Redis unreachable (%s); the message goes back to its queue", self.name, exc)
             raise Reject(f"Redis unreachable: {exc}", requeue=True) from exc
+        except BaseException:
+            # Not an Exception (the pool process told to stop, say): the message is not acked, so it stays in the
+            # unacknowledged set and comes back; it keeps its hand-off entry.
+            requeued = True
+            raise
         finally:
             metrics.task_finished(self.stage, outcome, time.monotonic() - clock)
+            if outcome != "retried" and not requeued and self.name in handoff.COVERED:
+                handoff.done(self.request.id)  # ended for good, before the ack (a retry is a new entry)
 
     def run_stage(self, message: Any, work: Callable[[ArticlePayload], T]) -> tuple[ArticlePayload, T] | None:
         """Read the payload, append this stage's trace entry, run ``work``; on an exception, :meth:`fail`.
@@ -150,7 +171,20 @@ class StageTask(Task):
         return max(0, self.request.retries - self.store_waits)
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ANN001
-        """Anything that escaped a task (a bug in the shell, say) still ends as a dead letter, never a silent drop."""
+        """Anything that escaped a task (a bug in the shell, say) still ends as a dead letter, never a silent drop.
+
+        A time limit (soft, or the hard one, which the worker's main process reports here) of a task tracked in
+        the store is not: :meth:`after_time_limit` sets its work going again."""
+        if self.tracked_in_store and isinstance(exc, (SoftTimeLimitExceeded, TimeLimitExceeded)):
+            log.warning("%s[%s] stopped by its %s time limit (%s); no dead letter: its work is tracked in the store "
+                        "and goes on", self.name, task_id, "soft" if isinstance(exc, SoftTimeLimitExceeded) else
+                        "hard", exc)
+            try:
+                self.after_time_limit(*args, **(kwargs or {}))
+            except Exception:  # noqa: BLE001  (the periodic sweep sets it going again)
+                log.exception("%s[%s]: could not set its work going again after the time limit", self.name,
+                              task_id)
+            return
         message = args[0] if args and isinstance(args[0], dict) else {"args": list(args), "kwargs": kwargs}
         try:
             from shared.store.dead_letters import record_dead_letter
@@ -159,6 +193,10 @@ class StageTask(Task):
                                attempts=self.tries + 1)
         except Exception:  # noqa: BLE001
             log.exception("%s[%s] failed and its dead letter could not be written", self.name, task_id)
+
+    def after_time_limit(self, *args: Any, **kwargs: Any) -> None:
+        """A task tracked in the store was stopped by a time limit: set its work going again (a drain task sets
+        this). Runs in the worker's main process for the hard limit."""
 
     def will_retry(self, exc: BaseException) -> bool:
         return is_transient(exc) and self.tries < get_settings().retry_max

@@ -209,6 +209,8 @@ def _article_summary(article: Article) -> dict[str, Any]:
         "latest_version": article.latest_version,
         "duplicates": article.duplicates,
         "source_id": article.source_id,
+        "cluster_id": article.cluster_id,
+        "near_duplicate_of": article.near_duplicate_of,
         "created_at": article.created_at.isoformat(),
         "updated_at": article.updated_at.isoformat(),
     }
@@ -236,12 +238,25 @@ def list_articles(limit: int = Query(50, ge=1, le=500), cursor: str | None = Que
     return {"items": items, "next_cursor": next_cursor}
 
 
+def _story(session: Any, article: Article) -> dict[str, Any] | None:
+    """The story (near-duplicate cluster) the article belongs to, with its other pages: the story's sources."""
+    if not article.cluster_id:
+        return None
+    from services.clean.versions import story_articles
+
+    return {"cluster_id": article.cluster_id,
+            "sources": [{"article_id": other.id, "url": other.url, "source_id": other.source_id, "title": other.title,
+                         "near_duplicate_of": other.near_duplicate_of, "created_at": other.created_at.isoformat()}
+                        for other in story_articles(session, article.cluster_id, but=article.id)]}
+
+
 def article_detail(article_id: str) -> dict[str, Any] | None:
     with session_scope() as session:
         article = session.get(Article, article_id)
         if article is None:
             return None
         detail = _article_summary(article)
+        detail["story"] = _story(session, article)
         detail["links"] = {"explain": f"/articles/{article.id}/explain",
                            "deliveries": f"/deliveries?article_id={article.id}",
                            "dead_letters": f"/dead-letters?article_id={article.id}"}

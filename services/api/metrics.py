@@ -110,7 +110,8 @@ class NewswireCollector:
         yield duration
 
     def _counters(self) -> Iterable[Metric]:
-        articles = CounterMetricFamily("newswire_articles", "Articles recorded per source: new, updated, duplicate",
+        articles = CounterMetricFamily("newswire_articles", "Articles recorded per source: new, updated, duplicate, "
+                                       "near_duplicate (held as another page of a known story)",
                                        labels=["source", "kind"])
         for labels, value in sorted(metrics.read_counter("articles"), key=lambda item: sorted(item[0].items())):
             articles.add_metric([labels.get("source", ""), labels.get("kind", "")], value)
@@ -131,6 +132,19 @@ class NewswireCollector:
         for labels, value in sorted(metrics.read_counter("store_unavailable"), key=lambda item: str(item[0])):
             waits.add_metric([labels.get("stage", "")], value)
         yield waits
+        lost = CounterMetricFamily("newswire_worker_lost", "Worker processes that died under a stage task's message "
+                                   "(a crash, out of memory, an exit; not a time limit): requeued, or dead_letter "
+                                   "after NEWSWIRE_TASK_MAX_CRASHES deaths", labels=["stage", "outcome"])
+        for labels, value in sorted(metrics.read_counter("worker_lost"), key=lambda item: sorted(item[0].items())):
+            lost.add_metric([labels.get("stage", ""), labels.get("outcome", "")], value)
+        yield lost
+        resent = CounterMetricFamily("newswire_handoff_resent", "Hand-offs between stages sent again by the hand-off "
+                                     "sweep: in no queue and not unacknowledged (a worker killed as it took them)",
+                                     labels=["stage"])
+        counted = {labels.get("stage", ""): value for labels, value in metrics.read_counter("handoff_resent")}
+        for stage in sorted(set(STAGES) | set(counted)):
+            resent.add_metric([stage], counted.get(stage, 0.0))
+        yield resent
 
     def _gauges(self) -> Iterable[Metric]:
         from shared.store import DeadLetter, session_scope
@@ -193,6 +207,12 @@ class NewswireCollector:
         for status in ("pending", "queued", "running"):
             waiting.add_metric([status], counts.get(status, 0))
         yield waiting
+        from shared import handoff
+
+        ledger = GaugeMetricFamily("newswire_handoff_pending", "Hand-offs between stages sent and not yet ended "
+                                   "(waiting, running, retrying, or lost and about to be sent again)")
+        ledger.add_metric([], handoff.pending())
+        yield ledger
 
 
 def _provided(name: str, default: Callable[[], dict[str, float]] | None = None) -> dict[str, float]:

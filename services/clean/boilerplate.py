@@ -78,7 +78,11 @@ SECTION_END = re.compile(
     r"leia (também|mais)|veja (também|mais)|mais lidas|notícias relacionadas|comentários|"
     r"lesen sie (auch|mehr)|mehr zum thema|das könnte sie auch interessieren|kommentare|"
     r"leggi anche|articoli correlati|i più letti|commenti|lee también|artículos relacionados|lo más leído|"
-    r"関連記事|あわせて読みたい|관련\s?기사|많이 본 뉴스)\W*$",
+    r"関連記事|関連ニュース|あわせて読みたい|관련\s?기사|많이 본 뉴스|"
+    r"à lire aussi|lire aussi|sur le même sujet|baca juga|berita terkait|tin liên quan|ilgili haberler|"
+    # Arabic: most read / related topics / read also; Thai: related stories / related news
+    r"الأكثر\s+(?:تصفح|قراءة|مشاهدة)\w*|(?:مواضيع|أخبار|مقالات)\s+ذات\s+صلة|اقرأ\s+أيضا\w*|"
+    r"เรื่องที่เกี่ยวข้อง|ข่าวที่เกี่ยวข้อง)\W*$",
     re.IGNORECASE,
 )
 
@@ -188,12 +192,59 @@ def is_date_line(text: str) -> bool:
 
 # A note on how reader comments are moderated (comments are not the story, nor are the rules for them).
 COMMENT_NOTE = re.compile(
-    r"\b(?:comments?|comentários?|comentarios?|kommentare?|commentaires?|commenti)\b.{0,160}"
-    r"(?:\b(?:moderat\w*|moderad\w*|moderiert\w*|modér\w*)|"
+    r"\b(?:comments?|comentários?|comentarios?|kommentare?|commentaires?|commenti|комментари\w*)\b.{0,160}"
+    r"(?:\b(?:moderat\w*|moderad\w*|moderiert\w*|modér\w*|модер\w*)|"
     r"\b(?:will not|won't|must|não serão|no serán|werden nicht)\s+(?:be\s+)?(?:approved|aprovad\w*|aprobad\w*|freigeschaltet))|"
-    r"\b(?:moderat\w*|moderad\w*)\b.{0,60}\b(?:comments?|comentários?|comentarios?)\b",
+    r"\b(?:moderat\w*|moderad\w*|модер\w*)\b.{0,60}\b(?:comments?|comentários?|comentarios?|комментари\w*)|"
+    # Arabic: reviewing / publishing the comments (مراجعة التعليقات, نشر التعليقات)
+    r"(?:مراجعة|نشر|إدارة)\s+(?:ال)?تعليقات",
     re.IGNORECASE,
 )
+# A note that what readers (or guest writers) say is not the site's opinion: about the page, not the story.
+OPINION_NOTE = re.compile(
+    r"\b(?:views|opinions|comments)\s+expressed\b.{0,80}\b(?:do not|don't|does not)\s+(?:necessarily\s+)?"
+    r"(?:reflect|represent)|"
+    r"لا\s+(?:تعبر|تعكس)\s+(?:بالضرورة\s+)?عن\s+(?:رأي|وجهة)|не\s+обязательно\s+(?:отражает|совпадает)|"
+    r"não\s+(?:reflete|refletem|representa)m?\s+(?:necessariamente\s+)?a\s+opinião|"
+    r"no\s+(?:refleja|reflejan|representa)n?\s+(?:necesariamente\s+)?la\s+opinión",
+    re.IGNORECASE,
+)
+# A paywall's notice: the rest of the story is for subscribers or members (log in, choose a plan).
+PAYWALL = re.compile(
+    r"\b(?:for|to) (?:paying )?(?:subscribers|members) only\b|\b(?:subscribers?|members?)[- ]only (?:content|article|story)|"
+    r"\b(?:subscribe|log ?in|sign ?in|register)\b.{0,40}\b(?:to (?:continue|keep) reading|to read (?:the full|the rest|more))|"
+    r"\bthis (?:article|story|content) is (?:only |exclusively )?(?:available )?(?:to|for) (?:subscribers|members)\b|"
+    r"\balready a (?:subscriber|member)\b|"
+    r"会員限定|有料会員|有料プラン|続きをお読み|会員の方はこちら|会员专享|付费阅读|订阅后(?:阅读|查看)|登录后(?:阅读|查看)全文|"
+    r"\bnur für abonnenten|\bexklusiv für abonnenten|\bréservé aux abonnés|\bexclusivo para (?:assinantes|suscriptores)|"
+    r"\bsolo para suscriptores|\briservato agli abbonati|\bтолько для подписчиков",
+    re.IGNORECASE,
+)
+# The "found a typo? select it and press Ctrl+Enter" widget of many sites (Orphus and its kind).
+TYPO_NOTE = re.compile(
+    r"ctrl\s*\+\s*enter|^\W*(?:found an? (?:typo|error|mistake)|нашли (?:ошибку|опечатку)|знайшли помилку|"
+    r"kļūda rakstā|radās kļūda)\W*$",
+    re.IGNORECASE,
+)
+# A bare time stamp with its zone: "Wednesday, 28 August 2013, last updated 14:00 (GMT+0400)", in any language.
+ZONED_STAMP = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?::\d{2})?\s*\(?\s*(?:GMT|UTC)\s*(?:[+-]\s*\d{1,4}(?::\d{2})?)?\s*\)?")
+# A line of links to the site's own pages on social networks ("Facebook https://fb.me/site", "LINE ID = @site").
+SOCIAL_URL = re.compile(
+    r"^(?:[^\s/]{1,30}(?:\s+[^\s/]{1,30}){0,2}\s*[:=]?\s+|[^\s/]{1,30}\s*[:=]\s*)?(?:https?://)?(?:www\.)?"
+    r"(?:facebook\.com|fb\.me|twitter\.com|x\.com|t\.me|instagram\.com|youtube\.com|line\.me|tiktok\.com|"
+    r"weibo\.com|vk\.com)/\S*$",
+    re.IGNORECASE,
+)
+
+
+def is_pager(text: str) -> bool:
+    """A line of page numbers and arrows (1 2 3 … >>, "8"): a gallery's or a listing's pager."""
+    if len(text) > 40:
+        return False
+    rest = re.sub(r"[\s<>«»‹›…|/·]+", " ", text).split()
+    return bool(rest) and all(part.isdigit() and len(part) <= 3 for part in rest)
+
+
 # A post's meta line: who posted it, when, under which category and tags.
 POST_META = re.compile(
     r"\b(?:posted|published|written|publicad[oa]|escrito|pubblicato|veröffentlicht|publié)\s+(?:by|por|da|von|par)\b"
@@ -226,8 +277,14 @@ def is_ui_line(text: str) -> bool:
         return True
     if is_date_line(text):
         return True
-    if len(text) <= 250 and (COMMENT_NOTE.search(text) or POST_META.search(text)
+    if len(text) <= 250 and (COMMENT_NOTE.search(text) or POST_META.search(text) or OPINION_NOTE.search(text)
                              or ZH_CALL_TO_ACTION.search(text) or ZH_NOTE.search(text)):
+        return True
+    if len(text) <= 200 and (PAYWALL.search(text) or TYPO_NOTE.search(text)):
+        return True
+    if len(text) <= 80 and (ZONED_STAMP.search(text) and A_YEAR.search(text) or SOCIAL_URL.match(text)):
+        return True
+    if is_pager(text):
         return True
     if len(text) <= 400 and PHOTO_CREDIT.search(text) is not None:
         return True
@@ -236,8 +293,19 @@ def is_ui_line(text: str) -> bool:
     return len(text) <= 60 and META_LINE.search(text) is not None
 
 
+# Phrases that are furniture only as a line's label (上一篇：<title>); inside a sentence of prose they are words
+# ("可以参考我的上一篇文章。").
+LABEL_PHRASES = frozenset({"上一篇", "下一篇"})
+_SENTENCE = re.compile(r"[。！？.!?][”」』\"')）]?$")
+
+
 def has_phrase(text: str) -> bool:
-    return _PHRASE_RE.search(text) is not None
+    for found in _PHRASE_RE.finditer(text):
+        if (found.group() in LABEL_PHRASES and text[:found.start()].strip(" \t　【[（(·|-") and len(text) > 20
+                and _SENTENCE.search(text.rstrip())):
+            continue
+        return True
+    return False
 
 
 def is_section_end(text: str) -> bool:

@@ -12,7 +12,10 @@ docs/architecture.md, Clean):
   container;
 - page furniture goes before scoring (class/id tokens, <nav>, forms' controls) and after it, line by line:
   link lists, boilerplate phrases (版权所有, 分享到, Related Articles ...), credit lines (责任编辑：...),
-  and everything after a "相关推荐" / "Related Articles" heading.
+  and everything after a "相关推荐" / "Related Articles" heading;
+- a link line is the story's own where its place says so: a short one between two paragraphs of the story that
+  leads into the next (a digest's linked item title), or an item of a list a sentence introduces with a colon
+  (show notes, sources); never one that is labelled ("Related: …"), shouts, or is furniture by itself.
 """
 
 from __future__ import annotations
@@ -500,8 +503,62 @@ _SENTENCE_END = re.compile(r"[.!?。！？][\"'”’)）]?$")
 def _linked_prose(line: Line) -> bool:
     """A paragraph of prose that links many of its words (sources cited inline) is still the story's text; a
     link list or a teaser's headline is not: it is not a long <p> ending as a sentence, or is all link."""
-    return (line.tag == "p" and line.units >= 100 and 3 * line.link_units <= 2 * line.units
+    return (line.tag == "p" and line.units >= LINKED_PROSE_MIN and 3 * line.link_units <= 2 * line.units
             and _SENTENCE_END.search(line.text) is not None)
+
+
+LINKED_PROSE_MIN = 60  # weighted characters: a sentence of a dozen words
+LINK_HEADING_MAX = 100  # characters of a link line that may head the paragraph after it
+NEIGHBOUR_PROSE = 40  # weighted characters of the paragraph a kept link line must lead into
+
+
+# What a link line between paragraphs says when it is a teaser or a button, not a heading: a label before a colon
+# ("Related: …", "READ MORE: …", "Account: @name"), shouting in capitals, or a word or two.
+_LABELLED = re.compile(r"^\W*[^\W\d][\w'’ -]{0,24}\s?[:：]\s*\S")
+_LETTERS = re.compile(r"[^\W\d_]")
+
+
+def _teaser(text: str) -> bool:
+    letters = _LETTERS.findall(text)
+    cased = [c for c in letters if c.lower() != c.upper()]
+    shouting = len(cased) >= 8 and all(c.isupper() for c in cased)
+    return bool(_LABELLED.match(text)) or shouting or weight(text) < 8
+
+
+INTRO_MIN = 20  # weighted characters of the sentence that introduces a list of links
+
+
+def _introduced_lists(kept: list[tuple[Line, bool]], link_lines: set[int]) -> list[int]:
+    """A list of links that a sentence of the story introduces with a colon ("Some other people, places and things
+    mentioned:", "本期提到的项目：") is the story's own (show notes, sources); a list under a "Related" heading is
+    not, and that heading is furniture, never a kept sentence."""
+    found: list[int] = []
+    for index, (line, keep) in enumerate(kept):
+        if not keep or line.units < INTRO_MIN or not line.text.rstrip().endswith((":", "：")) or _furniture(line.text):
+            continue
+        after = index + 1
+        while after < len(kept) and after in link_lines and kept[after][0].tag == "li":
+            if not _furniture(kept[after][0].text):
+                found.append(after)
+            after += 1
+    return found
+
+
+def _furniture(text: str) -> bool:
+    return boilerplate.has_phrase(text) or boilerplate.is_ui_line(text) or boilerplate.is_section_end(text)
+
+
+def _heads_prose(kept: list[tuple[Line, bool]], index: int) -> bool:
+    """A short link line between two lines of the story, leading into a paragraph (a digest's numbered item whose
+    title links to its subject, "1、<a>标题</a>"), is a heading of the story; a list of links is several link lines
+    in a row, and a teaser at the end has no paragraph after it."""
+    line = kept[index][0]
+    if len(line.text) > LINK_HEADING_MAX or index == 0 or index + 1 >= len(kept) or _teaser(line.text):
+        return False
+    before, before_keep = kept[index - 1]
+    after, after_keep = kept[index + 1]
+    return (before_keep and after_keep and after.units >= NEIGHBOUR_PROSE
+            and after.link_units <= 0.5 * after.units and before.link_units <= 0.5 * before.units)
 
 
 def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[Line], list[str], list[str]]:
@@ -509,6 +566,7 @@ def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[Line], list
     kept: list[tuple[Line, bool]] = []
     captions: list[str] = []
     credits: list[str] = []
+    link_lines: list[int] = []
     for line in lines:
         text = line.text
         if line.caption:
@@ -516,6 +574,7 @@ def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[Line], list
             continue
         if line.units and line.link_units / line.units > 0.5 and not _linked_prose(line):
             keep = False
+            link_lines.append(len(kept))
         elif boilerplate.has_phrase(text) and line.units < 200:
             keep = False
             credits.append(text)
@@ -525,6 +584,10 @@ def _clean_lines(lines: list[Line], title: str | None) -> tuple[list[Line], list
         else:
             keep = True
         kept.append((line, keep))
+    for index in [i for i in link_lines if _heads_prose(kept, i) and not _furniture(kept[i][0].text)]:
+        kept[index] = (kept[index][0], True)
+    for index in _introduced_lists(kept, set(link_lines)):
+        kept[index] = (kept[index][0], True)
     total = sum(line.units for line, keep in kept if keep)
     out: list[Line] = []
     seen = 0

@@ -201,7 +201,8 @@ def extract(raw: bytes, url: str | None = None, http_charset: str | None = None)
     images = [Image(url=found, caption=caption) for src, caption in body.images
               if (found := metadata.web_url(url, src)) is not None]
     lead_image = meta.lead_image or (images[0].url if images else None)
-    verdict = quality.judge(text, len(meta.page_text), body.link_density, decoded.replaced)
+    verdict = quality.judge(text, len(meta.page_text), body.link_density, decoded.replaced + decoded.suspects,
+                            decoded.flag)
     return CleanPart(
         title=xml_text(title),
         text=xml_text(text),
@@ -221,5 +222,6 @@ def extract(raw: bytes, url: str | None = None, http_charset: str | None = None)
         charset=decoded.charset,
         charset_reason=decoded.reason,
         charset_tried=decoded.tried,
+        charset_candidates=decoded.candidates,
         quality=verdict.as_dict(),
     )

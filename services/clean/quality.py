@@ -5,6 +5,8 @@ Measures (all kept in the verdict, so an operator sees why):
 - ``link_density``: share of the story container's text inside links;
 - ``garbled``: share of characters that are replacement, private-use or control characters, plus the bytes the
   decoder had to drop, per character;
+- ``charset``: set when no charset read the page cleanly and the reading with the fewest problems was taken (its
+  problems count in ``garbled``);
 - ``spam``: spam/ad markers in the extracted text (crypto exchanges, gambling, "exchange" ads like the sample's).
 
 Each failed check costs points from 1.0; below the threshold (setting ``clean_quarantine_below``) the article is
@@ -43,7 +45,8 @@ class Verdict:
         return {"score": round(self.score, 3), "reasons": self.reasons, "measures": self.measures}
 
 
-def judge(text: str, page_chars: int, link_density: float, dropped_bytes: int = 0) -> Verdict:
+def judge(text: str, page_chars: int, link_density: float, dropped_bytes: int = 0,
+          charset_flag: str | None = None) -> Verdict:
     chars = len(text)
     garbled = (len(_GARBLE.findall(text)) + dropped_bytes) / max(chars, 1)
     spam = sorted({match.group(0) for match in SPAM.finditer(text[:SPAM_SCAN])})
@@ -54,12 +57,15 @@ def judge(text: str, page_chars: int, link_density: float, dropped_bytes: int = 
         "garbled": round(garbled, 4),
         "spam": spam,
     }
+    if charset_flag:  # no charset read the page cleanly (services/clean/decode.py): the best was taken, flagged
+        measures["charset"] = charset_flag
     # Each check: (is it bad, is it very bad) -> cost and reason of the worse tier that applies.
     checks = [
         (chars < 200, chars < 80, 0.15, 0.6, f"text too short ({chars} characters)"),
         (link_density > 0.3, link_density > 0.5, 0.1, 0.6, f"story container is link-heavy (link density {link_density:.2f})"),
         (garbled > 0.002, garbled > 0.02, 0.1, 0.6, f"garbled text ({garbled:.2%} unreadable characters)"),
         (bool(spam), len(spam) >= 2, 0.2, 0.6, "spam markers: " + ", ".join(spam[:5])),
+        (bool(charset_flag), False, 0.05, 0.05, charset_flag or ""),
         (bool(page_chars) and chars / max(page_chars, 1) < 0.02, False, 0.1, 0.1,
          f"story is {chars / max(page_chars, 1):.1%} of the page's text"),
     ]

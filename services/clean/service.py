@@ -40,6 +40,10 @@ def _cluster(article_id: str, part, settings) -> None:  # noqa: ANN001
 def clean(payload: ArticlePayload) -> VersionOutcome:
     """Extract, judge, cluster, hash and record the version; fills ``payload.clean``, ``content_hash``, ``version``.
 
+    A near-duplicate of a known story (another page whose text is within a few SimHash bits) that was never
+    published comes back as kind ``near_duplicate``: recorded and linked to its story, not handed on (unless the
+    setting ``clean_publish_near_duplicates`` is on).
+
     An article whose quality verdict scores under ``clean_quarantine_below`` raises ``QuarantinedError`` (a
     permanent error: the task writes a dead letter with the reasons, nothing is published).
     """
@@ -57,6 +61,6 @@ def clean(payload: ArticlePayload) -> VersionOutcome:
     payload.clean = part
     payload.canonical_url = part.canonical_url or payload.url
     payload.content_hash = content_hash(part.title, part.text)
-    outcome = record_version(payload)
+    outcome = record_version(payload, hold_near_duplicates=not settings.clean_publish_near_duplicates)
     payload.version = outcome.version
     return outcome

@@ -304,6 +304,20 @@ def _spans(labels: list[str], offsets: list[tuple[int, int]]) -> list[tuple[str,
     return spans
 
 
+def join_organisations(spans: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """A place or organisation right before an organisation (no character between) is the start of that
+    organisation's name: 加拿大 + 海军舰艇编队, 中国检察日报社 + 影视部. People's Daily writes such names whole
+    (in its training sentences a place directly before an organisation is rare, an organisation directly
+    before another never happens)."""
+    out: list[tuple[str, int, int]] = []
+    for kind, start, end in spans:
+        if kind == "ORG" and out and out[-1][2] == start and out[-1][0] in ("LOC", "ORG"):
+            out[-1] = ("ORG", out[-1][1], end)
+        else:
+            out.append((kind, start, end))
+    return out
+
+
 def _split_sentences(text: str, cjk: bool) -> list[tuple[int, int]]:
     """Cut the text into pieces of at most a few hundred characters, at sentence ends, keeping offsets."""
     ends = re.compile(r"[。！？!?；;\n]+" if cjk else r"(?<=[.!?])\s+|\n+")
@@ -317,8 +331,9 @@ def _split_sentences(text: str, cjk: bool) -> list[tuple[int, int]]:
     return pieces
 
 
-def extract_entities(text: str, lang: str | None) -> list[Mention]:
-    """Mentions of PER/LOC/ORG (and MISC in English) in order of appearance."""
+def extract_entities(text: str, lang: str | None, tagger=None) -> list[Mention]:  # noqa: ANN001
+    """Mentions of PER/LOC/ORG (and MISC in English) in order of appearance. ``tagger``: a pycrfsuite
+    Tagger to use instead of the shipped model (cross-validation while training)."""
     if not text.strip():
         return []
     cjk = lang in ("zh",) or (lang is None and len(_HAN.findall(text[:500])) > len(text[:500]) / 3)
@@ -330,15 +345,18 @@ def extract_entities(text: str, lang: str | None) -> list[Mention]:
         if not piece.strip():
             continue
         if cjk:
-            labels = _tagger("zh").tag(zh_features(piece))
+            labels = (tagger or _tagger("zh")).tag(zh_features(piece))
             offsets = [(i, i + 1) for i in range(len(piece))]
         else:
             tokens = en_tokens(piece)
             if not tokens:
                 continue
-            labels = _tagger("en").tag(en_features([t for t, _s, _e in tokens]))
+            labels = (tagger or _tagger("en")).tag(en_features([t for t, _s, _e in tokens]))
             offsets = [(s, e) for _t, s, e in tokens]
-        for kind, s, e in _spans(labels, offsets):
+        spans = _spans(labels, offsets)
+        if cjk:
+            spans = join_organisations(spans)
+        for kind, s, e in spans:
             surface = piece[s:e].strip()
             if surface:
                 mentions.append(Mention(surface, kind, start + s, start + e))

@@ -55,7 +55,7 @@ def fetch(self: StageTask, message: dict) -> dict:
     return {"articles": [p.id for p in outcome.articles], "followups": len(outcome.followups), "skipped": outcome.skipped}
 
 
-@app.task(bind=True, base=StageTask, name="ingest.poll_sources", stage="ingest")
+@app.task(bind=True, base=StageTask, name="ingest.poll_sources", stage="ingest", tracked_in_store=True)
 def poll_sources(self: StageTask) -> int:
     """The scheduler's tick: every source now due is polled (claimed atomically in Redis); WebSub leases renewed."""
     from services.ingest import scheduling

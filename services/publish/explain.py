@@ -48,4 +48,8 @@ def explain(article_id: str) -> dict[str, Any] | None:
                      "last_status_code": d.last_status_code,
                      "delivered_at": d.delivered_at.isoformat() if d.delivered_at else None} for d in sent]})
             shown.append({"version": version.version, "status": version.status, "targets": targets})
+            if version.status == "near_duplicate":
+                shown[-1]["held"] = (f"near duplicate of {article.near_duplicate_of} (story {article.cluster_id}): "
+                                     "recorded and linked to the story, not published as a new story "
+                                     "(NEWSWIRE_CLEAN_PUBLISH_NEAR_DUPLICATES=true publishes near-duplicates)")
         return {"id": article.id, "url": article.url, "title": article.title, "versions": shown, "events": events}

@@ -46,7 +46,14 @@ def process(self: StageTask, message: dict) -> dict:
     return {"status": "published", "targets": touched}
 
 
-@app.task(bind=True, base=StageTask, name="publish.drain", stage="publish")
+class DrainTask(StageTask):
+    def after_time_limit(self, name: str, *_args: object, **_kwargs: object) -> None:
+        """Killed by the time limit (a target slower than it): a new drain, which waits for the lock and the
+        claims of the one killed to run out (shared/crash_guard.py: never a dead letter)."""
+        kick(name)
+
+
+@app.task(bind=True, base=DrainTask, name="publish.drain", stage="publish", tracked_in_store=True)
 def drain(self: StageTask, name: str) -> dict:
     """Send one target's due deliveries for a while; hand over to a new task or sleep until the next is due."""
     target = configured_targets().get(name)
@@ -84,7 +91,7 @@ def drain(self: StageTask, name: str) -> dict:
             "retrying": report.retrying, "failed": report.failed}
 
 
-@app.task(bind=True, base=StageTask, name="publish.deliver", stage="publish")
+@app.task(bind=True, base=StageTask, name="publish.deliver", stage="publish", tracked_in_store=True)
 def deliver(self: StageTask, delivery_id: int) -> dict:
     """Send one delivery again (a replayed dead letter): due now, with a fresh retry schedule."""
     names = replay.replay_ids([delivery_id])
@@ -93,7 +100,7 @@ def deliver(self: StageTask, delivery_id: int) -> dict:
     return {"status": "replayed" if names else "nothing-to-replay", "delivery_id": delivery_id}
 
 
-@app.task(bind=True, base=StageTask, name="publish.sweep", stage="publish")
+@app.task(bind=True, base=StageTask, name="publish.sweep", stage="publish", tracked_in_store=True)
 def sweep(self: StageTask) -> int:
     """Kick every target with due deliveries: retries whose wake-up was too far to schedule, lost tasks."""
     names = [name for name in dispatch.due_targets() if name in configured_targets()]

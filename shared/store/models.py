@@ -88,6 +88,10 @@ class Article(Base):
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The story this article belongs to (the clean stage's near-duplicate cluster: the first article's id), and the
+    # closest known article when this one is a near-duplicate. The story's other sources are the cluster's articles.
+    cluster_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    near_duplicate_of: Mapped[str | None] = mapped_column(String(36))
 
     versions: Mapped[list["ArticleVersion"]] = relationship(
         back_populates="article", order_by="ArticleVersion.version", cascade="all, delete-orphan"
@@ -110,7 +114,8 @@ class ArticleVersion(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     fetch_id: Mapped[str] = mapped_column(String(64))
     raw_key: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="cleaned")  # cleaned, enriched, published
+    # cleaned, enriched, published; near_duplicate: held by the clean stage as another page of a known story
+    status: Mapped[str] = mapped_column(String(16), default="cleaned")
     clean: Mapped[dict[str, Any]] = mapped_column(JSON)
     enrich: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     trace: Mapped[list[Any]] = mapped_column(JSON, default=list)
@@ -417,7 +422,8 @@ class Job(Base):
     """Work accepted from a hook (or an operator): stored before it is queued, so nothing accepted is lost."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status", "status", "updated_at"),)
+    # ix_jobs_finished serves the 30-day prune of finished jobs (hooks.sweep_jobs).
+    __table_args__ = (Index("ix_jobs_status", "status", "updated_at"), Index("ix_jobs_finished", "finished_at"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))  # reingest, republish, retract, ingest

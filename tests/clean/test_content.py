@@ -305,3 +305,93 @@ def test_a_line_the_story_repeats_is_kept_each_time() -> None:
     days = [f"<h3>Day {i}</h3><p>{repeated}</p><p>{EN_PARAGRAPHS[i % 3]}</p>" for i in range(3)]
     html = "<html><body><div class='content'>" + "".join(days) + "</div></body></html>"
     assert body_of(html).count(repeated) == 3
+
+
+def story_with(lines: list[str], paragraphs: list[str] = EN_PARAGRAPHS) -> str:
+    """A story container: the paragraphs, then the given lines (each its own <p>)."""
+    return ("<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in paragraphs)
+            + "".join(f"<p>{line}</p>" for line in lines) + "</div></body></html>")
+
+
+def test_paywall_notices_are_not_story_in_any_of_our_languages() -> None:
+    notices = ["This article is for subscribers only.", "Subscribe now to continue reading.",
+               "Already a subscriber? Log in", "この記事は会員限定です。登録すると続きをお読みいただけます。",
+               "本文为会员专享内容，订阅后阅读全文", "Dieser Artikel ist nur für Abonnenten."]
+    assert body_of(story_with(notices)) == EN_PARAGRAPHS
+
+
+def test_typo_report_widgets_comment_rules_and_opinion_notes_are_dropped() -> None:
+    notes = ["Нашли ошибку?", "Выделите текст и нажмите Ctrl+Enter, чтобы сообщить редакции.",
+             "Комментарии проходят модерацию перед публикацией.",
+             "نرجو الالتزام بقواعد النقاش، إذ تتم مراجعة التعليقات قبل نشرها على الموقع.",
+             "الآراء الواردة أدناه لا تعبر عن رأي الموقع، بل تعكس وجهات نظر أصحابها فقط.",
+             "The views expressed in the comments do not necessarily reflect those of this newspaper."]
+    assert body_of(story_with(notes)) == EN_PARAGRAPHS
+
+
+def test_prose_about_opinions_and_subscribers_stays() -> None:
+    kept = ["Readers expressed strong views at the meeting, and the council promised to reflect on them.",
+            "The streaming service said it had gained two million subscribers in the last quarter alone."]
+    assert body_of(story_with(kept)) == [*EN_PARAGRAPHS, *kept]
+
+
+def test_zoned_time_stamps_social_links_and_pagers_are_furniture() -> None:
+    furniture = ["Mittwoch, 28. August 2013, aktualisiert 14:00 (GMT+0200)",
+                 "الأربعاء، 28 آب 2013، آخر تحديث 14:00 (GMT+0400)",
+                 "Facebook https://fb.me/exampletimes", "Twitter: twitter.com/exampletimes", "1 2 3 … >>", "8"]
+    assert body_of(story_with(furniture)) == EN_PARAGRAPHS
+
+
+def test_a_year_or_a_numbered_item_alone_is_not_a_pager() -> None:
+    from services.clean.boilerplate import is_pager
+
+    assert is_pager("12") and is_pager("< 1 | 2 | 3 >") and is_pager("1 2 3 … 10 »")
+    assert not is_pager("2015") and not is_pager("1、") and not is_pager("Chapter 3")
+
+
+def test_related_headings_close_the_story_in_more_languages() -> None:
+    for heading in ("الأكثر تصفحاً", "مواضيع ذات صلة", "เรื่องที่เกี่ยวข้อง", "À lire aussi", "Baca juga"):
+        assert body_of(story_with([heading, "Another story, about something else."])) == EN_PARAGRAPHS, heading
+
+
+def test_previous_and_next_are_words_inside_a_sentence_and_labels_on_their_own() -> None:
+    sentence = "至于编辑器与终端的分工，可以参考我的上一篇文章。它们各有特点，不是替代关系，而是互补关系。"
+    html = story_with([sentence, "上一篇：某区召开城市管理工作推进会议", "下一篇：社区志愿服务活动丰富多彩"], ZH_PARAGRAPHS)
+    assert body_of(html) == [*ZH_PARAGRAPHS, sentence]
+
+
+def test_a_link_heading_between_paragraphs_is_kept_a_teaser_is_not() -> None:
+    html = ("<html><body><div class='content'><h2>科技动态</h2>"
+            f"<p>1、<a href='https://example.org/a'>AI 授课</a></p><p>{ZH_PARAGRAPHS[0]}</p>"
+            f"<p>2、<a href='https://example.org/b'>螃蟹椅</a></p><p>{ZH_PARAGRAPHS[1]}</p>"
+            f"<p><a href='/r'>Related: Another story from the archive</a></p><p>{ZH_PARAGRAPHS[2]}</p>"
+            f"<p><a href='/s'>SEE THE PICTURES FROM THE PARADE</a></p><p>{ZH_PARAGRAPHS[2][::-1]}</p>"
+            "<p><a href='/t'>A teaser for another story at the end</a></p></div></body></html>")
+    assert body_of(html) == ["科技动态", "1、AI 授课", ZH_PARAGRAPHS[0], "2、螃蟹椅", ZH_PARAGRAPHS[1],
+                             ZH_PARAGRAPHS[2], ZH_PARAGRAPHS[2][::-1]]
+
+
+def test_a_list_of_links_a_sentence_introduces_is_the_storys_own() -> None:
+    mentioned = ["User experience design", "The city archive", "Jane Roe"]
+    related = ["Another story about the weather", "A second one about the floods"]
+    html = ("<html><body><div class='content'>" + "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS)
+            + "<p>Some other people, places and things mentioned in this episode:</p><ul>"
+            + "".join(f"<li><a href='/m{i}'>{m}</a></li>" for i, m in enumerate(mentioned))
+            + "</ul><p>More on this:</p><ul>"
+            + "".join(f"<li><a href='/r{i}'>{r}</a></li>" for i, r in enumerate(related))
+            + "</ul></div></body></html>")
+    assert body_of(html) == [*EN_PARAGRAPHS, "Some other people, places and things mentioned in this episode:",
+                             *mentioned]
+
+
+def test_a_short_sentence_with_most_of_its_words_in_a_link_is_prose() -> None:
+    html = story_with(['Over in the capital, the bakery is <a href="/n">no longer allowed to call its bread '
+                       '“sourdough”</a>.'])
+    assert body_of(html)[-1] == "Over in the capital, the bakery is no longer allowed to call its bread “sourdough”."
+
+
+def test_a_web_address_ending_in_a_social_networks_name_is_not_a_social_link() -> None:
+    from services.clean.boilerplate import SOCIAL_URL
+
+    assert SOCIAL_URL.match("YouTube: https://www.youtube.com/c/exampletimes")
+    assert not SOCIAL_URL.match("max.com/shows") and not SOCIAL_URL.match("netflix.com/title/80100172")

@@ -92,3 +92,133 @@ def test_a_page_that_only_quotes_mojibake_is_left_as_it_is() -> None:
     text = page("Broken sites show Ã© where é belongs, Ã¨ for è, Ã  for à and â€™ for ’: 4 marks, 1 real é.")
     decoded = decode_html(text.encode("utf-8"))
     assert decoded.text == text and decoded.reason == "strict UTF-8"
+
+
+# -- the candidate with the fewest problems wins; lying charsets lose to the content ------------------------------
+ZH = "焦作市文明办九月三十日召开全市创建全国文明城市工作推进会议，总结前一阶段的工作，安排部署下一步的重点任务。"
+BIG5_TEXT = "台北市議會星期二在經過一場持續到深夜的長時間辯論後，通過了新的交通計畫，官員在表決後發表的聲明中表示。"
+FRENCH = "Le conseil municipal a approuvé mardi le nouveau plan de transport après un long débat à Genève, l'été dernier."
+
+
+def _chosen(decoded) -> dict:  # noqa: ANN001
+    [chosen] = [candidate for candidate in decoded.candidates if candidate["chosen"]]
+    return chosen
+
+
+def test_an_http_latin1_header_over_gbk_bytes_loses_to_the_content() -> None:
+    decoded = decode_html(page(ZH * 3).encode("gbk"), "ISO-8859-1")
+    assert ZH in decoded.text and decoded.charset == "gb18030"
+    assert "HTTP charset ISO-8859-1 reads worse" in decoded.reason, decoded.reason
+    http = next(c for c in decoded.candidates if c["source"].startswith("HTTP"))
+    assert http["charset"] == "cp1252" and http["signs"].get("utf8_as_latin") and not http["chosen"]
+    assert http["score"] > _chosen(decoded)["score"] == 0
+    assert decoded.flag is None
+
+
+def test_a_meta_saying_utf8_over_gb18030_bytes_loses_to_the_content() -> None:
+    decoded = decode_html(page(ZH * 3 + " 䶮", '<meta charset="utf-8">').encode("gb18030"))
+    assert ZH in decoded.text and "䶮" in decoded.text and decoded.charset == "gb18030"
+    utf8 = next(c for c in decoded.candidates if c["charset"] == "utf-8")
+    assert utf8["errors"] > 0 and not utf8["chosen"]
+    assert "\ufffd" not in decoded.text and decoded.replaced == 0
+
+
+def test_big5_bytes_in_a_page_declared_gb2312_are_read_as_big5() -> None:
+    """GB18030 decodes Big5 bytes without a single error: only the improbable characters give it away."""
+    decoded = decode_html(page(BIG5_TEXT * 2, '<meta charset="gb2312">').encode("big5"))
+    assert BIG5_TEXT in decoded.text and decoded.charset == "big5hkscs"
+    gb = next(c for c in decoded.candidates if c["charset"] == "gb18030")
+    assert gb["errors"] == 0 and gb["signs"]["improbable_cjk"] > 10
+    assert "declared charset gb2312 reads worse" in decoded.reason
+
+
+def test_utf8_bytes_under_a_gbk_header_and_a_gb2312_meta_stay_utf8() -> None:
+    decoded = decode_html(page(ZH, '<meta charset="gb2312">').encode("utf-8"), "gbk")
+    assert ZH in decoded.text and decoded.charset == "utf-8"
+    assert decoded.reason.startswith("strict UTF-8; HTTP charset gbk reads worse")
+
+
+def test_latin1_bytes_declared_gbk_are_not_read_as_chinese() -> None:
+    decoded = decode_html(page(FRENCH * 3, '<meta charset="gbk">').replace("<html>", '<html lang="fr">')
+                          .encode("cp1252"))
+    assert FRENCH in decoded.text and decoded.charset == "cp1252"
+
+
+def test_a_tie_goes_to_the_source_with_the_better_claim() -> None:
+    """Windows-1252 and Latin-9 read "café" alike: the HTTP charset comes before the page's own declaration."""
+    decoded = decode_html(page("Un café à Genève", '<meta charset="iso-8859-15">').encode("cp1252"), "windows-1252")
+    assert "Un café à Genève" in decoded.text and decoded.charset == "cp1252"
+    assert decoded.reason == "HTTP charset windows-1252"
+
+
+def test_a_single_byte_reading_of_utf8_is_mojibake_in_any_single_byte_charset() -> None:
+    """Detection on a short page may say Mac Latin-2 or KOI8-R: every valid UTF-8 sequence counts against it."""
+    raw = page("新闻 Genève", '<meta charset="utf-8">').encode("utf-8").replace(b"<p>", b"<p>\xff\xfe\xff")
+    decoded = decode_html(raw, "koi8-r")
+    assert "新闻 Genève" in decoded.text and decoded.charset == "utf-8"
+
+
+def test_icon_fonts_and_a_stray_control_do_not_flag_a_page() -> None:
+    icons = "".join(f"<i>{chr(0xE600 + n)}</i>" for n in range(12))
+    decoded = decode_html(page(ZH * 30 + icons + "\x01").encode("utf-8"))
+    assert decoded.charset == "utf-8" and decoded.reason == "strict UTF-8" and decoded.flag is None
+
+
+def test_a_page_every_candidate_reads_with_errors_is_decoded_with_the_fewest_and_flagged() -> None:
+    raw = bytearray(page(ZH * 4, '<meta charset="utf-8">').encode("utf-8"))
+    for at in range(80, len(raw) - 40, 53):  # a stray byte every 53: no charset reads these bytes whole
+        raw[at:at] = b"\xff"
+    decoded = decode_html(bytes(raw))
+    assert decoded.charset == "utf-8" and "\ufffd" not in decoded.text
+    assert decoded.replaced > 0 and decoded.flag and "no charset reads cleanly" in decoded.flag
+    assert len(decoded.candidates) >= 3 and all(c["errors"] > 0 for c in decoded.candidates)
+    assert decoded.reason.endswith("(the fewest problems of every candidate)")
+
+
+def test_gbk_read_as_latin1_and_saved_as_utf8_is_undone() -> None:
+    text = page(ZH * 3, "")
+    stored = text.encode("gb18030").decode("latin-1").encode("utf-8")
+    decoded = decode_html(stored)
+    assert ZH in decoded.text and decoded.charset == "utf-8"
+    assert "GB18030 text read as Latin and saved again: undone" in decoded.reason
+
+
+def test_a_body_alone_double_encoded_is_mended_around_real_characters() -> None:
+    """The markup has a real 中 and a real “quote”; only the paragraph was saved twice."""
+    body = "Le conseil a approuvé mardi le plan après un long débat à Genève.".encode("utf-8").decode("cp1252")
+    decoded = decode_html(f"<html><head><title>中 “Plan”</title></head><body><p>{body}</p></body></html>".encode())
+    assert "approuvé mardi le plan après un long débat à Genève" in decoded.text and "中 “Plan”" in decoded.text
+
+
+def test_the_article_carries_the_candidates_and_the_verdict_flags_a_garbled_decode() -> None:
+    from services.clean import quality
+    from services.clean.extract import extract
+
+    story = "".join(f"<p>{ZH}{n}</p>" for n in range(6))
+    raw = f'<html><head><meta charset="gb2312"><title>会议</title></head><body><article>{story}</article></body></html>'
+    part = extract(raw.encode("gb18030"), "https://example.com/n/2.html", "iso-8859-1")
+    assert part.charset == "gb18030" and ZH in part.text
+    assert [c["chosen"] for c in part.charset_candidates].count(True) == 1
+    assert {c["charset"] for c in part.charset_candidates} >= {"cp1252", "gb18030"}
+    assert "charset" not in part.quality["measures"]
+
+    garbled = bytearray(raw.encode("utf-8"))
+    for at in range(120, len(garbled) - 60, 9):
+        garbled[at:at] = b"\xfe"
+    part = extract(bytes(garbled), "https://example.com/n/3.html")
+    assert "\ufffd" not in part.text
+    assert part.quality["measures"]["charset"].startswith("no charset reads cleanly")
+    assert any(reason.startswith("no charset reads cleanly") for reason in part.quality["reasons"])
+    import pytest
+
+    with pytest.raises(quality.QuarantinedError, match="garbled"):
+        quality.enforce(quality.Verdict(**part.quality), 0.5, "https://example.com/n/3.html")
+
+
+def test_codecs_no_web_page_is_in_are_not_candidates() -> None:
+    """Python decodes escapes (unicode_escape), host names (idna) and UTF-7: a page declaring one is not read so."""
+    for declared in ("unicode_escape", "idna", "utf-7", "raw_unicode_escape"):
+        raw = page("Genève \\x3cscript\\x3e +ADw-b+AD4-", f'<meta charset="{declared}">').encode("utf-8")
+        decoded = decode_html(raw, declared)
+        assert "Genève \\x3cscript\\x3e +ADw-b+AD4-" in decoded.text and decoded.charset == "utf-8", declared
+        assert all(c["charset"] == "utf-8" for c in decoded.candidates)

@@ -105,3 +105,15 @@ def test_mention_replacement_keeps_offsets_and_types() -> None:
             assert copy["text"][entity["start"]:entity["end"]] == entity["text"]
             assert entity["text"] in names[entity["type"]]
     assert {c["text"] for c in copies} - {r["text"] for r in records}  # some names were swapped
+
+
+def test_a_place_or_organisation_right_before_an_organisation_starts_its_name() -> None:
+    from services.enrich.entities import join_organisations
+
+    # 加拿大|海军舰艇编队 and 中国检察日报社|影视部 are one name each; a gap or a person keeps them apart.
+    assert join_organisations([("LOC", 0, 3), ("ORG", 3, 9)]) == [("ORG", 0, 9)]
+    assert join_organisations([("ORG", 0, 7), ("ORG", 7, 10)]) == [("ORG", 0, 10)]
+    assert join_organisations([("LOC", 0, 2), ("LOC", 2, 4), ("ORG", 4, 7)]) == [("LOC", 0, 2), ("ORG", 2, 7)]
+    assert join_organisations([("LOC", 0, 3), ("ORG", 4, 9)]) == [("LOC", 0, 3), ("ORG", 4, 9)]
+    assert join_organisations([("PER", 0, 2), ("ORG", 2, 5)]) == [("PER", 0, 2), ("ORG", 2, 5)]
+    assert join_organisations([("ORG", 0, 3), ("LOC", 3, 5)]) == [("ORG", 0, 3), ("LOC", 3, 5)]

@@ -58,6 +58,10 @@ FAULT_ENV = {
     "NEWSWIRE_DELIVERY_BATCH": "20",
     # A drain task works this long before handing over: well inside the soft time limit above.
     "NEWSWIRE_DELIVERY_DRAIN_SECONDS": "5",
+    # A hand-off lost between BRPOP and its record (a whole worker killed there) is sent again after this age and
+    # two sweeps that missed it (production: every 30 s, the task time limit + 60 s).
+    "NEWSWIRE_HANDOFF_SWEEP_INTERVAL": "3",
+    "NEWSWIRE_HANDOFF_SWEEP_AGE": "20",
 }
 
 
@@ -179,20 +183,21 @@ def write_targets(path: Path, receiver: SignedReceiver, names: list[str], **opti
 # -- the pipeline --------------------------------------------------------------------------------------------------
 @pytest.fixture()
 def fault_pipeline(fault_database, receiver, tmp_path):  # noqa: ANN001, ANN201
-    """Starts a pipeline: ``fault_pipeline(targets=["a", "b"], env={...}, **EmbeddedPipeline options)``.
+    """Starts a pipeline: ``fault_pipeline(targets=["a", "b"], env={...}, target_timeout=3,
+    **EmbeddedPipeline options)``.
 
     Its own Redis (bundled binary, append-only file on) and the test's own database; webhook targets at the
-    receiver (timeout 3 s each). While the test runs, this process uses the same Redis and database. Stopped
-    (SIGTERM, then SIGKILL) after the test."""
+    receiver (timeout ``target_timeout``, 3 s, each). While the test runs, this process uses the same Redis and
+    database. Stopped (SIGTERM, then SIGKILL) after the test."""
     from newswire.embedded import EmbeddedPipeline, override_environment
 
     started: list[tuple[EmbeddedPipeline, object]] = []
 
     def start(targets: tuple[str, ...] | list[str] = ("alpha", "beta"), env: dict[str, str] | None = None,
-              **options: object) -> EmbeddedPipeline:
+              target_timeout: float = 3, **options: object) -> EmbeddedPipeline:
         workdir = tmp_path / f"pipeline-{len(started)}"
         workdir.mkdir()
-        targets_file = write_targets(workdir / "targets.json", receiver, list(targets), timeout=3)
+        targets_file = write_targets(workdir / "targets.json", receiver, list(targets), timeout=target_timeout)
         values = {**FAULT_ENV, "NEWSWIRE_TARGETS_FILE": str(targets_file), **(env or {})}
         pipeline = EmbeddedPipeline(database_url=fault_database, env=values, workdir=workdir, **options)
         try:
@@ -212,6 +217,16 @@ def fault_pipeline(fault_database, receiver, tmp_path):  # noqa: ANN001, ANN201
             pipeline.stop()
         finally:
             here.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def faults(request):  # noqa: ANN001, ANN201
+    """The pipeline the target, poison and database rehearsals share (tests/faults/outage_support.py): started by
+    its first user, stopped after the last one."""
+    from tests.faults.outage_support import release_after_last_user, shared_pipeline
+
+    yield shared_pipeline(request)
+    release_after_last_user(request)
 
 
 # -- articles -------------------------------------------------------------------------------------------------------

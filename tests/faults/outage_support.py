@@ -255,6 +255,13 @@ class FaultPipeline:
 _running: FaultPipeline | None = None
 
 
+def uses_shared_pipeline(item: pytest.Item) -> bool:
+    """The test asks for the ``faults`` fixture of tests/faults/conftest.py (this pipeline)."""
+    if "faults" not in getattr(item, "fixturenames", ()):
+        return False
+    return Path(str(item.fspath)).resolve().is_relative_to(Path(__file__).resolve().parent)
+
+
 def release_after_last_user(request: pytest.FixtureRequest) -> None:
     """Stop the shared pipeline once no test still to run in this session uses it (module teardown): the other
     rehearsals start pipelines of their own, and this one should not sit beside them."""
@@ -262,9 +269,7 @@ def release_after_last_user(request: pytest.FixtureRequest) -> None:
     items = request.session.items
     mine = [n for n, item in enumerate(items) if item.module is request.module]  # type: ignore[attr-defined]
     later = items[max(mine) + 1:] if mine else []
-    if _running is not None and not any("faults" in getattr(item, "fixturenames", ()) and
-                                        getattr(item.module, "shared_pipeline", None) is shared_pipeline
-                                        for item in later):
+    if _running is not None and not any(uses_shared_pipeline(item) for item in later):
         running, _running = _running, None
         running.stop()
 

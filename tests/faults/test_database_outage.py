@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import wait_until
-from tests.faults.outage_support import RETRY_MAX, TARGETS, release_after_last_user, shared_pipeline
+from tests.faults.outage_support import RETRY_MAX, TARGETS
 
 pytestmark = pytest.mark.fault
 needs_postgres = pytest.mark.skipif(
@@ -64,12 +64,6 @@ def test_what_counts_as_the_database_unavailable(tmp_path) -> None:  # noqa: ANN
     holder.close()
     busy.dispose()
     refused.dispose()
-
-
-@pytest.fixture(scope="module")
-def faults(request):  # noqa: ANN001, ANN201
-    yield shared_pipeline(request)
-    release_after_last_user(request)
 
 
 def _enqueue(faults, url: str) -> str:  # noqa: ANN001

@@ -12,17 +12,11 @@ import uuid
 import pytest
 
 from conftest import wait_until
-from tests.faults.outage_support import RETRY_MAX, TARGETS, release_after_last_user, shared_pipeline
+from tests.faults.outage_support import RETRY_MAX, TARGETS
 
 pytestmark = pytest.mark.fault
 
 ARTICLES = 3
-
-
-@pytest.fixture(scope="module")
-def faults(request):  # noqa: ANN001, ANN201
-    yield shared_pipeline(request)
-    release_after_last_user(request)
 
 
 def test_poison_messages_end_as_dead_letters_and_do_not_block_the_queue(faults) -> None:  # noqa: ANN001

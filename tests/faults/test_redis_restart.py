@@ -8,9 +8,10 @@ started again on the same port and folder, where it reloads its append-only file
 ``appendfsync everysec``, as the embedded Redis and docker-compose.yml run it). Then the second half goes in
 through the same API process, which must have reconnected (it answers 503 while Redis is away; the test retries
 those, as a client should). The test restarts a worker process only if one exits, as `newswire up`, Compose and
-Kubernetes do: kombu 5.7 can stop a worker with "Unrecoverable error: AttributeError('NoneType' object has no
-attribute 'hostname')" when a message is requeued while the broker connection is being re-established (seen once in
-CI on 2026-11-29); the restarts are printed, and nothing may be lost or sent twice either way. The API must not exit.
+Kubernetes do (kombu 5.7 stopped a worker once in CI on 2026-11-29 with "Unrecoverable error: AttributeError('NoneType'
+object has no attribute 'hostname')" when a message was requeued while the broker connection was being
+re-established; shared/crash_guard.py now keeps that from stopping it, tests/unit/test_crash_guard.py shows it); the
+restarts are printed, and nothing may be lost or sent twice either way. The API must not exit.
 """
 
 from __future__ import annotations

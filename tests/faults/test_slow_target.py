@@ -10,17 +10,11 @@ from __future__ import annotations
 import pytest
 
 from conftest import wait_until
-from tests.faults.outage_support import HOLD_LIMIT, release_after_last_user, shared_pipeline
+from tests.faults.outage_support import HOLD_LIMIT
 
 pytestmark = pytest.mark.fault
 
 ARTICLES = 3
-
-
-@pytest.fixture(scope="module")
-def faults(request):  # noqa: ANN001, ANN201
-    yield shared_pipeline(request)
-    release_after_last_user(request)
 
 
 def test_a_slow_target_does_not_hold_back_the_others(faults) -> None:  # noqa: ANN001

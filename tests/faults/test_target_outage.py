@@ -9,20 +9,13 @@ import time
 import pytest
 
 from conftest import wait_until
-from tests.faults.outage_support import (BREAKER_COOLDOWN, BREAKER_THRESHOLD, OUTAGE_SCHEDULE, release_after_last_user,
-                                         shared_pipeline)
+from tests.faults.outage_support import BREAKER_COOLDOWN, BREAKER_THRESHOLD, OUTAGE_SCHEDULE
 
 pytestmark = pytest.mark.fault
 
 ARTICLES = 4
 PROBES = 2  # failed half-open probes seen before the target comes back
 CONCURRENCY = 2  # the outage target's (outage_support.write_targets)
-
-
-@pytest.fixture(scope="module")
-def faults(request):  # noqa: ANN001, ANN201
-    yield shared_pipeline(request)
-    release_after_last_user(request)
 
 
 def _breaker_metric(faults) -> str | None:  # noqa: ANN001
