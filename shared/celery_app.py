@@ -69,7 +69,9 @@ app = make_app()
 
 from shared import workers as _workers  # noqa: E402,F401  (signal handlers: heartbeats)
 from shared import metrics as _metrics, telemetry as _telemetry  # noqa: E402  (issue 7: metrics, JSON logs)
+from shared import handoff as _handoff  # noqa: E402  (the ledger of hand-offs between stages, and its sweep)
 
 _metrics.connect_celery_signals()
 _metrics.install_store_hooks()
 _telemetry.connect_celery_logging()
+_handoff.connect_celery_signals()

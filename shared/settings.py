@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     retry_backoff_base: float = 2.0
     retry_backoff_max: float = 600.0
     delivery_max_attempts: int = 10
+    # The hand-off ledger (shared/handoff.py): sweep every interval seconds (0: no sweep), looking at hand-offs
+    # older than the age (unset: NEWSWIRE_TASK_TIME_LIMIT + 60 s); a message re-sent this many times is a dead letter.
+    handoff_sweep_interval: int = 30
+    handoff_sweep_age: int | None = None
+    handoff_max_resends: int = 5
 
     # Publish
     webhook_url: str | None = None
@@ -139,6 +144,10 @@ class Settings(BaseSettings):
             )
         if self.task_soft_time_limit >= self.task_time_limit:
             raise ValueError("NEWSWIRE_TASK_SOFT_TIME_LIMIT must be below NEWSWIRE_TASK_TIME_LIMIT")
+        if self.handoff_sweep_age is None:
+            self.handoff_sweep_age = self.task_time_limit + 60
+        if self.handoff_sweep_age < 1 or self.handoff_sweep_interval < 0:
+            raise ValueError("NEWSWIRE_HANDOFF_SWEEP_AGE must be positive, NEWSWIRE_HANDOFF_SWEEP_INTERVAL not negative")
         return self
 
     @field_validator("data_dir")

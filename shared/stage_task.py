@@ -14,6 +14,7 @@ from celery import Task
 from celery.exceptions import Reject, Retry, SoftTimeLimitExceeded, TimeLimitExceeded
 from pydantic import ValidationError
 
+from shared import handoff
 from shared.errors import NewswireError, PermanentError
 from shared.payload import ArticlePayload, TraceEntry, utcnow
 from shared.settings import get_settings
@@ -90,7 +91,7 @@ class StageTask(Task):
         message = args[0] if args and isinstance(args[0], dict) else {}
         self.request.newswire_failed = False
         metrics.task_started(self.stage)
-        clock, outcome = time.monotonic(), "failed"
+        clock, outcome, requeued = time.monotonic(), "failed", False
         try:
             deadly = crash_guard.dead_letter_if_deadly(self, args)
             if deadly is not None:
@@ -103,6 +104,9 @@ class StageTask(Task):
         except Retry:
             outcome = "retried"
             raise
+        except Reject as reject:
+            requeued = bool(reject.requeue)  # put back: the message keeps its hand-off entry
+            raise
         except Exception as exc:
             if not broker_unreachable(exc):
                 raise
@@ -111,8 +115,15 @@ class StageTask(Task):
             outcome = "retried"
             log.warning("%s: Redis unreachable (%s); the message goes back to its queue", self.name, exc)
             raise Reject(f"Redis unreachable: {exc}", requeue=True) from exc
+        except BaseException:
+            # Not an Exception (the pool process told to stop, say): the message is not acked, so it stays in the
+            # unacknowledged set and comes back; it keeps its hand-off entry.
+            requeued = True
+            raise
         finally:
             metrics.task_finished(self.stage, outcome, time.monotonic() - clock)
+            if outcome != "retried" and not requeued and self.name in handoff.COVERED:
+                handoff.done(self.request.id)  # ended for good, before the ack (a retry is a new entry)
 
     def run_stage(self, message: Any, work: Callable[[ArticlePayload], T]) -> tuple[ArticlePayload, T] | None:
         """Read the payload, append this stage's trace entry, run ``work``; on an exception, :meth:`fail`.

@@ -138,6 +138,13 @@ class NewswireCollector:
         for labels, value in sorted(metrics.read_counter("worker_lost"), key=lambda item: sorted(item[0].items())):
             lost.add_metric([labels.get("stage", ""), labels.get("outcome", "")], value)
         yield lost
+        resent = CounterMetricFamily("newswire_handoff_resent", "Hand-offs between stages sent again by the hand-off "
+                                     "sweep: in no queue and not unacknowledged (a worker killed as it took them)",
+                                     labels=["stage"])
+        counted = {labels.get("stage", ""): value for labels, value in metrics.read_counter("handoff_resent")}
+        for stage in sorted(set(STAGES) | set(counted)):
+            resent.add_metric([stage], counted.get(stage, 0.0))
+        yield resent
 
     def _gauges(self) -> Iterable[Metric]:
         from shared.store import DeadLetter, session_scope
@@ -200,6 +207,12 @@ class NewswireCollector:
         for status in ("pending", "queued", "running"):
             waiting.add_metric([status], counts.get(status, 0))
         yield waiting
+        from shared import handoff
+
+        ledger = GaugeMetricFamily("newswire_handoff_pending", "Hand-offs between stages sent and not yet ended "
+                                   "(waiting, running, retrying, or lost and about to be sent again)")
+        ledger.add_metric([], handoff.pending())
+        yield ledger
 
 
 def _provided(name: str, default: Callable[[], dict[str, float]] | None = None) -> dict[str, float]:

@@ -58,6 +58,10 @@ FAULT_ENV = {
     "NEWSWIRE_DELIVERY_BATCH": "20",
     # A drain task works this long before handing over: well inside the soft time limit above.
     "NEWSWIRE_DELIVERY_DRAIN_SECONDS": "5",
+    # A hand-off lost between BRPOP and its record (a whole worker killed there) is sent again after this age and
+    # two sweeps that missed it (production: every 30 s, the task time limit + 60 s).
+    "NEWSWIRE_HANDOFF_SWEEP_INTERVAL": "3",
+    "NEWSWIRE_HANDOFF_SWEEP_AGE": "20",
 }
 
 

@@ -85,6 +85,10 @@ def test_workers_killed_at_random_lose_nothing_and_send_nothing_twice(fault_pipe
     assert site.routes[slow_path].hits >= 2, "the page being fetched when ingest was killed was not fetched again"
     repeats = assert_exactly_once(receiver, expected, TARGETS)
     print(f"receiver: {len(receiver.accepted())} posts taken, {repeats}")
+    from shared import metrics
+
+    resent = {labels["stage"]: int(value) for labels, value in metrics.read_counter("handoff_resent")}
+    print(f"hand-offs lost and sent again by the sweep (shared/handoff.py): {resent or 'none'}")
     assert repeats["repeated_posts"] <= repeats["lost_claims"], repeats
     assert not dead_letters(), dead_letters()[:5]
     wait_until(queues_empty, timeout=60, interval=0.5, message="every queue empty")
