@@ -230,7 +230,7 @@ TYPO_NOTE = re.compile(
 ZONED_STAMP = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?::\d{2})?\s*\(?\s*(?:GMT|UTC)\s*(?:[+-]\s*\d{1,4}(?::\d{2})?)?\s*\)?")
 # A line of links to the site's own pages on social networks ("Facebook https://fb.me/site", "LINE ID = @site").
 SOCIAL_URL = re.compile(
-    r"^[^\s/]{0,30}(?:\s+[^\s/]{1,30}){0,2}\s*[:=]?\s*(?:https?://)?(?:www\.)?"
+    r"^(?:[^\s/]{1,30}(?:\s+[^\s/]{1,30}){0,2}\s*[:=]?\s+|[^\s/]{1,30}\s*[:=]\s*)?(?:https?://)?(?:www\.)?"
     r"(?:facebook\.com|fb\.me|twitter\.com|x\.com|t\.me|instagram\.com|youtube\.com|line\.me|tiktok\.com|"
     r"weibo\.com|vk\.com)/\S*$",
     re.IGNORECASE,
@@ -243,6 +243,8 @@ def is_pager(text: str) -> bool:
         return False
     rest = re.sub(r"[\s<>«»‹›…|/·]+", " ", text).split()
     return bool(rest) and all(part.isdigit() and len(part) <= 3 for part in rest)
+
+
 # A post's meta line: who posted it, when, under which category and tags.
 POST_META = re.compile(
     r"\b(?:posted|published|written|publicad[oa]|escrito|pubblicato|veröffentlicht|publié)\s+(?:by|por|da|von|par)\b"

@@ -57,8 +57,11 @@ _CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 _HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f]")
 _REPLACEMENT_RUNS = re.compile("\ufffd+")
 _NON_ASCII = re.compile("[^\x00-\x7f\ufffd]")
+_LATIN_1 = re.compile("[\u00a0-\u00ff]")
+_LETTER = re.compile("[\u00c0-\u00ff]")
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 _REPAIRABLE = re.compile(f"(?:[\u00c0-\u00ff]|{_CONT})+")
-SAMPLE = 300_000  # characters of each candidate scored (a page's charset does not change half-way)
+SAMPLE = 100_000  # characters of each candidate scored (``sample_of``: a page's charset does not change half-way)
 
 
 def _common_han() -> frozenset[str]:
@@ -170,6 +173,15 @@ def claimed_language(raw: bytes) -> str | None:
     return match.group(1).decode("ascii").lower() if match else None
 
 
+def sample_of(text: str) -> str:
+    """What is scored of a long text: its first half-sample (head, title, navigation) and the half-sample around its
+    middle (where the story usually is)."""
+    if len(text) <= SAMPLE:
+        return text
+    middle = len(text) // 2
+    return text[:SAMPLE // 2] + "\n" + text[middle - SAMPLE // 4:middle + SAMPLE // 4]
+
+
 def _sequences(sample: str, letters: list[int]) -> tuple[int, int]:
     """UTF-8 read as Latin (a lead byte's letter followed by its continuation bytes' symbols), and runs of three or
     more accented letters, found from the positions of the Latin-1 letters alone (a handful on most pages)."""
@@ -193,28 +205,20 @@ def _signs(text: str, language: str | None) -> dict[str, float]:
     """Signs of a wrong reading in ``text``, each counted (Chinese characters weighted by how improbable).
 
     One pass finds the suspect characters (controls, Latin-1, private use, rare Chinese): on most pages a few
-    dozen; the sequences are looked for around the Latin-1 letters among them."""
-    sample = text[:SAMPLE]
+    dozen, counted by kind; the sequences are looked for only around Latin-1 letters, when there are any."""
+    sample = sample_of(text)
     stats = {"_chars": len(sample), "_han": 0, "_rare": 0, "_non_ascii": 0}
     if sample.isascii():
         return stats
     signs: dict[str, float] = {}
-    controls = private = others = rare = 0
-    letters: list[int] = []
-    for match in _SUSPECT.finditer(sample):
-        code = ord(match.group())
-        if code < 0xA0:
-            controls += 1
-        elif code < 0x100:
-            others += 1
-            if code >= 0xC0:  # a letter: what UTF-8 lead bytes and multi-byte text read as Latin look like
-                letters.append(match.start())
-        elif 0xE000 <= code <= 0xF8FF:
-            private += 1
-        else:
-            rare += 1
-    if letters:
-        utf8, runs = _sequences(sample, letters)
+    found = "".join(_SUSPECT.findall(sample))
+    controls = len(_CONTROLS.findall(found))
+    latin = len(_LATIN_1.findall(found))
+    private = len(_PRIVATE_USE.findall(found))
+    rare = len(found) - controls - latin - private
+    # Latin-1 letters: what UTF-8 lead bytes and multi-byte text read as Latin look like. Their places, if any.
+    if _LETTER.search(found):
+        utf8, runs = _sequences(sample, [match.start() for match in _LETTER.finditer(sample)])
         if utf8:
             signs["utf8_as_latin"] = utf8
         if runs:
@@ -226,7 +230,7 @@ def _signs(text: str, language: str | None) -> dict[str, float]:
     foreign = language is not None and language not in CJK_LANGUAGES
     han = 0
     if foreign:
-        han = len(_HAN.findall(sample)) if not sample.isascii() else 0
+        han = len(_HAN.findall(sample))
     elif rare > 2:  # the tolerance only matters past 2: wide characters (3-byte UTF-8) stand for the Chinese ones
         han = (len(sample.encode("utf-8", "surrogatepass")) - len(sample)) // 2
     weighted = rare + 0.25 * (han - rare) if foreign else rare  # Chinese on a page claiming English: a little suspect

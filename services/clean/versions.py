@@ -6,7 +6,8 @@
 - another URL's near-duplicate (``clean.near_duplicate_of``, set by the clean stage) of an article never published
   -> recorded with status ``near_duplicate`` and linked to the known story (``articles.cluster_id``), not
   published as a new story, when the caller holds near-duplicates (setting ``clean_publish_near_duplicates`` off).
-  An article already published goes on: its new version is an update its readers must get.
+  An article already published goes on: its new version is an update its readers must get. A held version
+  fetched again once the setting publishes near-duplicates is released (handed on like a new one).
 """
 
 from __future__ import annotations
@@ -87,6 +88,12 @@ def record_version(payload: ArticlePayload, *, hold_near_duplicates: bool = Fals
                 )
             ).scalar_one_or_none()
             if existing is not None:
+                if existing.status == NEAR_DUPLICATE and not hold_near_duplicates:
+                    # Held before; near-duplicates are published now (the setting changed): this fetch releases it.
+                    existing.status = "cleaned"
+                    existing.fetch_id = payload.fetch_id
+                    existing.trace = [entry.model_dump(mode="json") for entry in payload.trace]
+                    return VersionOutcome("new", existing.version)
                 if existing.fetch_id == payload.fetch_id:
                     # A redelivered message: what was decided the first time stands (held stays held).
                     return VersionOutcome(NEAR_DUPLICATE if existing.status == NEAR_DUPLICATE else "redelivered",

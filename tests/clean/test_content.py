@@ -388,3 +388,10 @@ def test_a_short_sentence_with_most_of_its_words_in_a_link_is_prose() -> None:
     html = story_with(['Over in the capital, the bakery is <a href="/n">no longer allowed to call its bread '
                        '“sourdough”</a>.'])
     assert body_of(html)[-1] == "Over in the capital, the bakery is no longer allowed to call its bread “sourdough”."
+
+
+def test_a_web_address_ending_in_a_social_networks_name_is_not_a_social_link() -> None:
+    from services.clean.boilerplate import SOCIAL_URL
+
+    assert SOCIAL_URL.match("YouTube: https://www.youtube.com/c/exampletimes")
+    assert not SOCIAL_URL.match("max.com/shows") and not SOCIAL_URL.match("netflix.com/title/80100172")

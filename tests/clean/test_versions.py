@@ -94,3 +94,11 @@ def test_a_near_duplicate_never_published_is_held_and_linked_to_its_story(store)
         version.status, version.published_at = "published", utcnow()
     update = _near(published.url, [*PARAGRAPHS, "Critics object."], known.id, known.id)
     assert record_version(update, hold_near_duplicates=True).kind == "new"
+
+    # The held copy fetched again: still held while near-duplicates are held; released once they are published.
+    again = _near(copy.url, PARAGRAPHS, known.id, known.id)
+    assert record_version(again, hold_near_duplicates=True).kind == "duplicate"
+    released = record_version(_near(copy.url, PARAGRAPHS, known.id, known.id), hold_near_duplicates=False)
+    assert (released.kind, released.version) == ("new", 1)
+    with session_scope() as session:
+        assert [v.status for v in session.get(Article, copy.id).versions] == ["cleaned"]
