@@ -318,6 +318,33 @@ def join_organisations(spans: list[tuple[str, int, int]]) -> list[tuple[str, int
     return out
 
 
+_OPENERS = {"《": "》", "（": "）", "(": ")", "“": "”", "「": "」", "『": "』", "【": "】", "〈": "〉", "[": "]"}
+_CLOSERS = {close: open_ for open_, close in _OPENERS.items()}
+
+
+def balanced(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span ``text[start:end]`` without a bracket or quotation mark whose partner is outside it: a name
+    ends before an opening mark left open (国家杜马（议会下院 -> 国家杜马) and starts after a closing mark
+    whose opening is not in it (天津日报》 -> 天津日报); 美国《时代》周刊 stays whole."""
+    stack: list[int] = []
+    for i in range(start, end):
+        char = text[i]
+        if char in _OPENERS:
+            stack.append(i)
+        elif char in _CLOSERS:
+            if stack and text[stack[-1]] == _CLOSERS[char]:
+                stack.pop()
+            elif stack:  # a mark of another kind left open: the name ends there
+                return start, stack[0]
+            elif i - start >= end - i - 1:  # closing mark in the second half: the name ends before it
+                return start, i
+            else:
+                start = i + 1
+    if stack:
+        end = stack[0]
+    return start, max(start, end)
+
+
 def _split_sentences(text: str, cjk: bool) -> list[tuple[int, int]]:
     """Cut the text into pieces of at most a few hundred characters, at sentence ends, keeping offsets."""
     ends = re.compile(r"[。！？!?；;\n]+" if cjk else r"(?<=[.!?])\s+|\n+")
@@ -357,10 +384,37 @@ def extract_entities(text: str, lang: str | None, tagger=None) -> list[Mention]:
         if cjk:
             spans = join_organisations(spans)
         for kind, s, e in spans:
+            s, e = balanced(piece, s, e)
             surface = piece[s:e].strip()
             if surface:
                 mentions.append(Mention(surface, kind, start + s, start + e))
-    return mentions
+    return propagate(text, mentions) if cjk else mentions
+
+
+def propagate(text: str, mentions: list[Mention]) -> list[Mention]:
+    """A Chinese name the tagger found once is that name at its other places in the text too, where no other
+    mention covers them (the tagger sees a sentence at a time and may miss it in a poorer context). Names of
+    one character and names found with two types are left as they are."""
+    kinds: dict[str, set[str]] = {}
+    for mention in mentions:
+        if len(mention.text) >= 2:
+            kinds.setdefault(mention.text, set()).add(mention.type)
+    taken = bytearray(len(text))
+    for mention in mentions:
+        taken[mention.start:mention.end] = b"\x01" * (mention.end - mention.start)
+    added: list[Mention] = []
+    for name in sorted((n for n, k in kinds.items() if len(k) == 1), key=len, reverse=True):
+        kind = next(iter(kinds[name]))
+        at = text.find(name)
+        while at >= 0:
+            end = at + len(name)
+            if not any(taken[at:end]):
+                added.append(Mention(name, kind, at, end))
+                taken[at:end] = b"\x01" * len(name)
+            at = text.find(name, end)
+    if not added:
+        return mentions
+    return sorted(mentions + added, key=lambda m: m.start)
 
 
 def entities_for(title: str, text: str, lang: str | None, max_chars: int) -> list[Entity]:

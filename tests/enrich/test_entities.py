@@ -117,3 +117,31 @@ def test_a_place_or_organisation_right_before_an_organisation_starts_its_name() 
     assert join_organisations([("LOC", 0, 3), ("ORG", 4, 9)]) == [("LOC", 0, 3), ("ORG", 4, 9)]
     assert join_organisations([("PER", 0, 2), ("ORG", 2, 5)]) == [("PER", 0, 2), ("ORG", 2, 5)]
     assert join_organisations([("ORG", 0, 3), ("LOC", 3, 5)]) == [("ORG", 0, 3), ("LOC", 3, 5)]
+
+
+def test_a_name_keeps_no_bracket_whose_partner_is_outside_it() -> None:
+    from services.enrich.entities import balanced
+
+    def cut(text: str) -> str:
+        start, end = balanced(text, 0, len(text))
+        return text[start:end]
+
+    assert cut("天津日报》") == "天津日报"
+    assert cut("》天津日报") == "天津日报"
+    assert cut("国家杜马（议会下院") == "国家杜马"
+    assert cut("美国《时代》周刊") == "美国《时代》周刊"
+    assert cut("《人民日报》") == "《人民日报》"
+    assert cut("Acme (UK") == "Acme "
+
+
+def test_a_chinese_name_found_once_is_marked_at_its_other_places() -> None:
+    from services.enrich.entities import Mention, propagate
+
+    text = "张海燕说，会后张海燕和李明去了北京。北京很冷，燕说。"
+    found = [Mention("张海燕", "PER", 0, 3), Mention("北京", "LOC", 15, 17), Mention("燕", "PER", 23, 24)]
+    out = propagate(text, found)
+    assert [(m.text, m.type, m.start) for m in out] == [
+        ("张海燕", "PER", 0), ("张海燕", "PER", 7), ("北京", "LOC", 15), ("北京", "LOC", 18), ("燕", "PER", 23)]
+    # a name found with two types is left alone
+    both = [Mention("北京", "LOC", 15, 17), Mention("北京", "ORG", 18, 20)]
+    assert propagate(text, both) == both
