@@ -366,6 +366,26 @@ def wait_delivered(receiver: SignedReceiver, expected: set[str], targets: list[s
                message=f"{len(expected)} articles delivered to {', '.join(targets)} (see the logs)")
 
 
+def wait_delivered_supervised(receiver: SignedReceiver, expected: set[str], targets: list[str], pipeline, *,  # noqa: ANN001
+                              timeout: float) -> list[str]:
+    """:func:`wait_delivered`, starting again a worker that exits by itself, as `newswire up`, Compose and Kubernetes
+    do (the API must not exit). Returns the workers started again, for the test to print."""
+    restarted: list[str] = []
+
+    def delivered_under_supervision() -> bool:
+        for name, process in list(pipeline.processes.items()):
+            if process.poll() is None:
+                continue
+            assert name.startswith("worker-"), f"{name} exited; logs in {pipeline.logs}"
+            restarted.append(name)  # what the supervisor would do
+            pipeline.restart(name)
+        return delivered_share(receiver, expected, targets) >= 1.0
+
+    wait_until(delivered_under_supervision, timeout=timeout, interval=1.0,
+               message=f"{len(expected)} articles delivered to {', '.join(targets)} (see the logs)")
+    return restarted
+
+
 def published_versions(article_ids: set[str]) -> dict[str, list[tuple[int, str]]]:
     """article id -> [(version, status)] from the store."""
     from sqlalchemy import select

@@ -22,7 +22,8 @@ import time
 import pytest
 
 from tests.faults.conftest import (Articles, add_push_source, assert_exactly_once, dead_letters, delivered_share,
-                                   half_done_deliveries, queues_empty, submit, wait_until)
+                                   half_done_deliveries, queues_empty, submit, wait_delivered_supervised,
+                                   wait_until)
 
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(1200)]
 
@@ -46,19 +47,7 @@ def test_redis_restarted_mid_flow_loses_nothing_and_sends_nothing_twice(fault_pi
 
     second = submit(pipeline, site, source_id, articles, articles.items[half:])
     expected = first | second
-    restarted: list[str] = []
-
-    def delivered_under_supervision() -> bool:
-        for name, process in list(pipeline.processes.items()):
-            if process.poll() is None:
-                continue
-            assert name.startswith("worker-"), f"{name} exited; logs in {pipeline.logs}"
-            restarted.append(name)  # what the supervisor would do
-            pipeline.restart(name)
-        return delivered_share(receiver, expected, TARGETS) >= 1.0
-
-    wait_until(delivered_under_supervision, timeout=900, interval=1.0,
-               message=f"{len(expected)} articles delivered to {', '.join(TARGETS)} (see the logs)")
+    restarted = wait_delivered_supervised(receiver, expected, TARGETS, pipeline, timeout=900)
     print(f"worker processes that exited and were started again (as the supervisor would): {restarted or 'none'}")
     wait_until(lambda: not half_done_deliveries(), timeout=300, interval=1.0, message="no delivery left unsent")
     time.sleep(3)  # anything sent twice would arrive now

@@ -28,8 +28,8 @@ import pytest
 
 from shared.settings import STAGES
 from tests.faults.conftest import (Articles, Killer, add_push_source, assert_exactly_once, dead_letters,
-                                   delivered_share, half_done_deliveries, queues_empty, submit, wait_delivered,
-                                   wait_until)
+                                   delivered_share, half_done_deliveries, queues_empty, submit,
+                                   wait_delivered_supervised, wait_until)
 
 # 2,000 is the issue's figure (NEWSWIRE_FAULT_ARTICLES=2000, about 7 CPU-minutes); CI's budget holds 300, which
 # still keeps every stage busy through a dozen kills.
@@ -78,7 +78,12 @@ def test_workers_killed_at_random_lose_nothing_and_send_nothing_twice(fault_pipe
         kills = killer.stop()
     print(f"{len(kills)} kills after the first (seconds, worker): {kills}")
 
-    wait_delivered(receiver, expected, TARGETS, timeout=WAIT, pipeline=pipeline)
+    # A worker that exits by itself is started again, as `newswire up`, Compose and Kubernetes do, and printed: Celery
+    # stops a worker whose pool process dies while the worker starts ("Unrecoverable error: WorkerLostError('Could
+    # not start worker processes')"), which the killer can cause by killing a pool process of a worker it had just
+    # started again (seen in CI on 2026-11-29). Nothing may be lost or sent twice either way.
+    restarted = wait_delivered_supervised(receiver, expected, TARGETS, pipeline, timeout=WAIT)
+    print(f"worker processes that exited and were started again (as the supervisor would): {restarted or 'none'}")
     wait_until(lambda: not half_done_deliveries(), timeout=300, interval=1.0, message="no delivery left unsent")
     time.sleep(3)  # anything sent twice would arrive now
     print(f"flowed in {time.monotonic() - started:.0f} s")
