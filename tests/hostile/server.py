@@ -105,7 +105,9 @@ class HostileServer:
                         time.sleep(route.header_drip)
                     return
                 self.send_response(route.status)
-                headers = {"Content-Type": "text/html; charset=utf-8", **route.headers}
+                # The handler closes every connection after one answer, so it says so: a client must not reuse it
+                # (without this, a client could send its next request on the socket being closed, a flaky failure).
+                headers = {"Content-Type": "text/html; charset=utf-8", "Connection": "close", **route.headers}
                 for name, value in headers.items():
                     self.send_header(name, value)
                 if route.drip is not None:
@@ -119,8 +121,6 @@ class HostileServer:
                 if route.stream is not None:
                     if route.length is not None:
                         self.send_header("Content-Length", str(route.length))
-                    else:
-                        self.send_header("Connection", "close")
                     self.end_headers()
                     for chunk in _generated(route):
                         self.wfile.write(chunk)
